@@ -1,0 +1,1 @@
+"""PostgreSQL: tables, connections and queries. Knows the domain, not the API."""

@@ -1,0 +1,159 @@
+"""Table definitions (SQLAlchemy Core). Migrations create them; queries use them."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TSTZRANGE, UUID
+
+metadata = MetaData()
+
+# Statuses that take a provider's time. Holds block while HELD and unexpired.
+ACTIVE_BOOKING_STATUSES = ("PENDING", "CONFIRMED", "PAID", "IN_PROGRESS")
+BLOCKING_STATUSES = (*ACTIVE_BOOKING_STATUSES, "HELD")
+BLOCKING_SQL = "status IN (" + ", ".join(f"'{s}'" for s in BLOCKING_STATUSES) + ")"
+
+
+def _id() -> Column[object]:
+    return Column("id", UUID(as_uuid=True), primary_key=True, server_default=text("gen_random_uuid()"))
+
+
+def _created() -> Column[object]:
+    return Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now())
+
+
+providers = Table(
+    "providers",
+    metadata,
+    _id(),
+    Column("name", Text, nullable=False),
+    Column("timezone", Text, nullable=False),
+    # The zone of the provider's weekly schedule when it differs from `timezone`.
+    Column("schedule_timezone", Text),
+    _created(),
+)
+
+services = Table(
+    "services",
+    metadata,
+    _id(),
+    Column(
+        "provider_id",
+        UUID(as_uuid=True),
+        ForeignKey("providers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("name", Text, nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("slot_interval_minutes", Integer, nullable=False),
+    Column("buffer_before_minutes", Integer, nullable=False),
+    Column("buffer_after_minutes", Integer, nullable=False),
+    Column("min_notice_minutes", Integer, nullable=False),
+    Column("horizon_days", Integer, nullable=False),
+    Column("hold_minutes", Integer, nullable=False),
+    Column("price", Numeric(12, 2)),
+    # The service's own week {"timezone": ..., "days": {"0": [[540, 1020]]}}; NULL: the provider's.
+    Column("availability_schedule", JSONB),
+    _created(),
+)
+
+weekly_windows = Table(
+    "weekly_windows",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "provider_id",
+        UUID(as_uuid=True),
+        ForeignKey("providers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("weekday", SmallInteger, nullable=False),
+    Column("start_minute", SmallInteger, nullable=False),
+    Column("end_minute", SmallInteger, nullable=False),
+    CheckConstraint("weekday BETWEEN 0 AND 6", name="weekly_windows_weekday"),
+    CheckConstraint(
+        "0 <= start_minute AND start_minute < end_minute AND end_minute <= 1440",
+        name="weekly_windows_span",
+    ),
+)
+
+date_exceptions = Table(
+    "date_exceptions",
+    metadata,
+    _id(),
+    Column(
+        "provider_id",
+        UUID(as_uuid=True),
+        ForeignKey("providers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # NULL: the provider's exception, for every service; else that service's own.
+    Column("service_id", UUID(as_uuid=True), ForeignKey("services.id", ondelete="CASCADE")),
+    Column("day", Date, nullable=False),
+    Column("closed", Boolean, nullable=False),
+    Column("windows", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("reason", Text),
+    _created(),
+)
+
+# Bookings and holds share one table so that one exclusion constraint keeps
+# their occupied ranges (own time plus the service's buffers) apart.
+reservations = Table(
+    "reservations",
+    metadata,
+    _id(),
+    Column("kind", Text, nullable=False),
+    Column(
+        "provider_id",
+        UUID(as_uuid=True),
+        ForeignKey("providers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column(
+        "service_id",
+        UUID(as_uuid=True),
+        ForeignKey("services.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("customer_id", Text),
+    Column("start_at", DateTime(timezone=True), nullable=False),
+    Column("end_at", DateTime(timezone=True), nullable=False),
+    Column("occupied", TSTZRANGE, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("cancel_reason", Text),
+    _created(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+calendar_busy_intervals = Table(
+    "calendar_busy_intervals",
+    metadata,
+    _id(),
+    Column(
+        "provider_id",
+        UUID(as_uuid=True),
+        ForeignKey("providers.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("start_at", DateTime(timezone=True), nullable=False),
+    Column("end_at", DateTime(timezone=True), nullable=False),
+    Column("title", Text),
+    Column("calendar_id", Text),
+    Column("external_id", Text),
+    _created(),
+)

@@ -1,0 +1,1 @@
+"""Pure availability rules: no I/O, no framework, the clock passed in."""

@@ -1,0 +1,154 @@
+"""Day and month views: candidate slots judged, grouped by the viewer's dates."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+
+from domain.errors import ValidationProblem
+from domain.local_time import local_date, start_of_day
+from domain.reasons import DayReason, SlotJudge, SlotVerdict, dates_between, day_reason
+from domain.schedule import Schedule, format_minutes
+from domain.service_rules import ServiceRules
+from domain.slots import candidates_between, schedule_dates, window_instants
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+# How far from today a view may look, either way: beyond it is a typo, not a question.
+MAX_VIEW_DISTANCE = timedelta(days=3 * 366)
+
+
+@dataclass(frozen=True)
+class DayView:
+    day: date
+    verdicts: list[SlotVerdict]
+    windows: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class DayStatus:
+    day: date
+    available_slots: int
+    reason: DayReason | None
+
+
+@dataclass(frozen=True)
+class MonthView:
+    first_day: date
+    days: list[DayStatus]
+
+
+def day_bounds(day: date, zone: tzinfo) -> tuple[datetime, datetime]:
+    return start_of_day(day, zone), start_of_day(day + timedelta(days=1), zone)
+
+
+def month_days(first_day: date) -> list[date]:
+    following = (first_day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return dates_between(first_day, following - timedelta(days=1))
+
+
+def parse_month(text: str) -> date:
+    match = _MONTH.match(text)
+    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
+        raise ValidationProblem("month", f"'{text}' is not a month as YYYY-MM")
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def check_view_distance(day: date, today: date, field: str) -> None:
+    if abs(day - today) > MAX_VIEW_DISTANCE:
+        raise ValidationProblem(
+            field,
+            f"{day} is too far from today ({today}); ask within {MAX_VIEW_DISTANCE.days} days",
+        )
+
+
+def load_span(rules: ServiceRules, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The span whose bookings, holds and busy time can affect slots starting in [start, end)."""
+    return start - rules.buffer_before, end + rules.duration + rules.buffer_after
+
+
+def judged_between(schedule: Schedule, judge: SlotJudge, start: datetime, end: datetime) -> list[SlotVerdict]:
+    rules = judge.rules
+    return [
+        judge.judge(c.start, c.end)
+        for c in candidates_between(schedule, rules.duration, rules.interval, start, end)
+    ]
+
+
+def day_view(schedule: Schedule, judge: SlotJudge, day: date, zone: tzinfo) -> DayView:
+    start, end = day_bounds(day, zone)
+    return DayView(
+        day, judged_between(schedule, judge, start, end), _windows_seen(schedule, start, end, zone)
+    )
+
+
+def month_view(schedule: Schedule, judge: SlotJudge, first_day: date, zone: tzinfo) -> MonthView:
+    days = month_days(first_day)
+    start, _ = day_bounds(days[0], zone)
+    _, end = day_bounds(days[-1], zone)
+    by_day: dict[date, list[SlotVerdict]] = {day: [] for day in days}
+    for verdict in judged_between(schedule, judge, start, end):
+        by_day[local_date(verdict.start, zone)].append(verdict)
+    statuses = []
+    for day, verdicts in by_day.items():
+        day_start, day_end = day_bounds(day, zone)
+        reason = day_reason(day_end, judge.now, verdicts, _closed(schedule, day_start, day_end))
+        statuses.append(DayStatus(day, sum(v.available for v in verdicts), reason))
+    return MonthView(first_day, statuses)
+
+
+def first_available_day(
+    schedule: Schedule, judge: SlotJudge, start: datetime, end: datetime, zone: tzinfo
+) -> date | None:
+    """The viewer's date of the first available slot starting in [start, end)."""
+    for verdict in judged_between(schedule, judge, start, end):
+        if verdict.available:
+            return local_date(verdict.start, zone)
+    return None
+
+
+def next_available_search(
+    month: MonthView, judge: SlotJudge, zone: tzinfo
+) -> tuple[date | None, tuple[datetime, datetime] | None]:
+    """nextAvailableDate from the month itself, or the span still to search up to the horizon.
+
+    The search starts at max(today, the month's first day) in the viewer's zone.
+    """
+    today = local_date(judge.now, zone)
+    since = max(today, month.first_day)
+    for status in month.days:
+        if status.day >= since and status.available_slots:
+            return status.day, None
+    search_start = start_of_day(max(since, month.days[-1].day + timedelta(days=1)), zone)
+    if search_start >= judge.horizon_end:
+        return None, None
+    return None, (search_start, judge.horizon_end)
+
+
+def _closed(schedule: Schedule, start: datetime, end: datetime) -> bool:
+    return any(
+        schedule.plan_for(day).closed
+        for day in dates_between(
+            local_date(start, schedule.zone),
+            local_date(end - timedelta(microseconds=1), schedule.zone),
+        )
+    )
+
+
+def _windows_seen(schedule: Schedule, start: datetime, end: datetime, zone: tzinfo) -> list[tuple[str, str]]:
+    """The schedule's windows as they fall on the viewer's date, in the viewer's wall time."""
+    seen = []
+    for day in schedule_dates(schedule, start, end):
+        for window in schedule.plan_for(day).windows:
+            window_start, window_end = window_instants(day, window, schedule)
+            clipped_start, clipped_end = max(window_start, start), min(window_end, end)
+            if clipped_start < clipped_end:
+                seen.append((_wall(clipped_start, start, zone), _wall(clipped_end, start, zone)))
+    return seen
+
+
+def _wall(instant: datetime, day_start: datetime, zone: tzinfo) -> str:
+    local = instant.astimezone(zone)
+    if local.date() > day_start.astimezone(zone).date():
+        return "24:00"
+    return format_minutes(local.hour * 60 + local.minute)

@@ -1,0 +1,33 @@
+"""Expected failures, as values the outer layers turn into typed results."""
+
+from __future__ import annotations
+
+
+class ValidationProblem(ValueError):
+    """Input that breaks a rule, naming the field at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class NotFoundProblem(LookupError):
+    """An id that names nothing (of the kind the field asks for)."""
+
+    def __init__(self, field: str, kind: str, id: str) -> None:
+        super().__init__(f"no {kind} with id '{id}'")
+        self.field = field
+        self.kind = kind
+        self.id = id
+        self.message = str(self)
+
+
+def checked_text(value: str, field: str, max_length: int = 200, required: bool = True) -> str:
+    """Text trimmed of surrounding space, present when required and not too long."""
+    trimmed = value.strip()
+    if required and not trimmed:
+        raise ValidationProblem(field, "must not be empty")
+    if len(trimmed) > max_length:
+        raise ValidationProblem(field, f"must be at most {max_length} characters")
+    return trimmed

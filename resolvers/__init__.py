@@ -1,0 +1,1 @@
+"""Use cases: load with db, decide with domain, commit."""

@@ -1,0 +1,101 @@
+"""Month and day availability of a service, in any viewer's time zone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db.availability_queries import load_occupancy, load_provider_and_service, load_schedule
+from db.records import ProviderRecord, ServiceRecord
+from domain.availability import (
+    DayView,
+    MonthView,
+    check_view_distance,
+    day_bounds,
+    day_view,
+    first_available_day,
+    load_span,
+    month_days,
+    month_view,
+    next_available_search,
+    parse_month,
+)
+from domain.errors import NotFoundProblem
+from domain.local_time import local_date, zone_named
+from domain.reasons import SlotJudge
+from domain.schedule import Schedule
+from resolvers.context import AppContext, parse_id
+
+
+@dataclass(frozen=True)
+class MonthAvailability:
+    month: str
+    timezone: str
+    provider_id: str
+    view: MonthView
+    next_available: date | None
+
+
+@dataclass(frozen=True)
+class DayAvailability:
+    timezone: str
+    provider_id: str
+    view: DayView
+
+
+async def month_availability(
+    app: AppContext, service_id: str, month: str, timezone: str | None
+) -> MonthAvailability:
+    first_day = parse_month(month)
+    now = app.clock()
+    async with app.engine.connect() as conn:
+        provider, service = await _service(conn, service_id)
+        zone = zone_named(timezone or provider.timezone)
+        check_view_distance(first_day, local_date(now, zone), "month")
+        days = month_days(first_day)
+        start, end = day_bounds(days[0], zone)[0], day_bounds(days[-1], zone)[1]
+        schedule, judge = await _judged(conn, provider, service, start, end, now)
+        view = month_view(schedule, judge, first_day, zone)
+        next_day, rest = next_available_search(view, judge, zone)
+        if rest is not None:
+            schedule, judge = await _judged(conn, provider, service, *rest, now)
+            next_day = first_available_day(schedule, judge, *rest, zone)
+    return MonthAvailability(f"{first_day:%Y-%m}", zone.key, str(provider.id), view, next_day)
+
+
+async def day_availability(
+    app: AppContext, service_id: str, day: date, timezone: str | None
+) -> DayAvailability:
+    now = app.clock()
+    async with app.engine.connect() as conn:
+        provider, service = await _service(conn, service_id)
+        zone = zone_named(timezone or provider.timezone)
+        check_view_distance(day, local_date(now, zone), "date")
+        start, end = day_bounds(day, zone)
+        schedule, judge = await _judged(conn, provider, service, start, end, now)
+    return DayAvailability(zone.key, str(provider.id), day_view(schedule, judge, day, zone))
+
+
+async def _service(conn: AsyncConnection, service_id: str) -> tuple[ProviderRecord, ServiceRecord]:
+    found = await load_provider_and_service(conn, parse_id(service_id, "serviceId", "service"))
+    if found is None:
+        raise NotFoundProblem("serviceId", "service", service_id)
+    return found
+
+
+async def _judged(
+    conn: AsyncConnection,
+    provider: ProviderRecord,
+    service: ServiceRecord,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> tuple[Schedule, SlotJudge]:
+    """The schedule and a judge holding every booking, hold and busy time that can touch [start, end)."""
+    schedule = await load_schedule(conn, provider, service, start, end)
+    reservations, busy = await load_occupancy(conn, provider.id, *load_span(service.rules, start, end), now)
+    judge = SlotJudge(service.rules, ZoneInfo(provider.timezone), now, reservations, busy)
+    return schedule, judge

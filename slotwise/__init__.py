@@ -1,0 +1,1 @@
+"""The Slotwise service: configuration, the ASGI app and the `slotwise` command."""

@@ -1,0 +1,72 @@
+"""The `slotwise` command: serve, migrate, demo, export-schema."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from slotwise.config import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="slotwise", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("serve", "migrate, then serve the API"), ("demo", "migrate, add demo data, serve")):
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--host", default="127.0.0.1")
+        command.add_argument("--port", type=int, default=8000)
+    commands.add_parser("migrate", help="apply the database migrations")
+    export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
+    export.add_argument("path", nargs="?", default="schema.graphql")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    if args.command == "export-schema":
+        from schema.schema import export_sdl
+
+        Path(args.path).write_text(export_sdl())
+        print(f"wrote {args.path}")
+        return 0
+
+    from slotwise.database import database_url
+    from slotwise.migrate import upgrade
+
+    settings = Settings()
+    url = database_url(settings)
+    upgrade(url)
+    if args.command == "migrate":
+        print("migrations applied")
+        return 0
+    if args.command == "demo":
+        print(json.dumps(asyncio.run(_seed_demo(settings, url)), indent=2))
+    _serve(settings, url, args.host, args.port)
+    return 0
+
+
+async def _seed_demo(settings: Settings, url: str) -> dict[str, str]:
+    from db.engine import create_engine
+    from resolvers.context import AppContext
+    from slotwise.demo import seed
+
+    engine = create_engine(url, 2)
+    try:
+        return await seed(AppContext(engine))
+    finally:
+        await engine.dispose()
+
+
+def _serve(settings: Settings, url: str, host: str, port: int) -> None:
+    import uvicorn
+
+    from slotwise.app import create_app
+
+    print(f"Slotwise on http://{host}:{port}/graphql", file=sys.stderr)
+    uvicorn.run(create_app(settings, url), host=host, port=port, loop="asyncio", http="httptools")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
