@@ -157,3 +157,28 @@ calendar_busy_intervals = Table(
     Column("external_id", Text),
     _created(),
 )
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("caller", Text, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("operation", Text, nullable=False),
+    Column("request_hash", Text, nullable=False),
+    Column("outcome", JSONB),
+    _created(),
+)
+
+# Append-only: a trigger refuses UPDATE, DELETE and TRUNCATE.
+reservation_audit = Table(
+    "reservation_audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("reservation_id", UUID(as_uuid=True), nullable=False),
+    Column("provider_id", UUID(as_uuid=True), nullable=False),
+    Column("actor", Text),
+    Column("action", Text, nullable=False),
+    Column("before", JSONB),
+    Column("after", JSONB),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

@@ -31,3 +31,34 @@ def checked_text(value: str, field: str, max_length: int = 200, required: bool =
     if len(trimmed) > max_length:
         raise ValidationProblem(field, f"must be at most {max_length} characters")
     return trimmed
+
+
+class SlotUnavailableProblem(Exception):
+    """The slot cannot be taken; `reason` is a SlotReason value."""
+
+    def __init__(self, reason: str, start: object = None) -> None:
+        super().__init__(f"the slot is unavailable: {reason}")
+        self.reason = reason
+        self.start = start
+
+
+class HoldExpiredProblem(Exception):
+    def __init__(self, hold_id: str, expired_at: object) -> None:
+        super().__init__(f"hold {hold_id} expired at {expired_at}")
+        self.hold_id = hold_id
+        self.expired_at = expired_at
+
+
+class IdempotencyConflictProblem(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"idempotency key '{key}' was used with other input")
+        self.key = key
+
+
+Problem = (
+    ValidationProblem
+    | NotFoundProblem
+    | SlotUnavailableProblem
+    | HoldExpiredProblem
+    | IdempotencyConflictProblem
+)

@@ -73,3 +73,8 @@ class IntervalIndex(Generic[T]):
         first = bisect_left(self._lowers, start - self._longest)
         last = bisect_left(self._lowers, end)
         return [item for item in self._items[first:last] if self._upper(item) > start]
+
+    def first_from(self, instant: datetime) -> T | None:
+        """The item with the earliest lower bound at or after `instant`."""
+        index = bisect_left(self._lowers, instant)
+        return self._items[index] if index < len(self._items) else None

@@ -28,6 +28,8 @@ class SlotReason(enum.Enum):
     HELD = "HELD"
     BUFFER = "BUFFER"
     CALENDAR_CONFLICT = "CALENDAR_CONFLICT"
+    # Only on writes: the start is not one the schedule offers for this service.
+    OUTSIDE_SCHEDULE = "OUTSIDE_SCHEDULE"
 
 
 class DayReason(enum.Enum):
@@ -84,6 +86,28 @@ class SlotJudge:
         reason, blocker = self._reason(start, end)
         return SlotVerdict(start, end, reason, blocker)
 
+    def judge_write(self, start: datetime, offered: bool) -> SlotVerdict:
+        """The verdict on taking [start, start + duration): as listed, and only for offered starts."""
+        verdict = self.judge(start, start + self.rules.duration)
+        if not offered and verdict.reason not in _CLOCK_REASONS:
+            return SlotVerdict(verdict.start, verdict.end, SlotReason.OUTSIDE_SCHEDULE)
+        return verdict
+
+    def free_until(self, start: datetime) -> datetime | None:
+        """How long a booking starting at `start` could last before it meets the next taken time.
+
+        Our buffer after must end by the next booking's or hold's occupied range; a calendar
+        event needs no buffer. None: nothing later is taken.
+        """
+        limits = []
+        reservation = self._occupied.first_from(start)
+        if reservation is not None:
+            limits.append(reservation.occupied_start - self.rules.buffer_after)
+        event = self._busy.first_from(start)
+        if event is not None:
+            limits.append(event.start)
+        return min(limits, default=None)
+
     def _reason(
         self, start: datetime, end: datetime
     ) -> tuple[SlotReason | None, Reservation | BusyInterval | None]:
@@ -113,6 +137,7 @@ class SlotJudge:
         return None, None
 
 
+_CLOCK_REASONS = {SlotReason.PAST, SlotReason.NOTICE_PERIOD, SlotReason.BEYOND_HORIZON}
 _TAKEN = {SlotReason.BOOKED, SlotReason.HELD, SlotReason.BUFFER}
 _TOO_SOON_OR_FAR = {SlotReason.NOTICE_PERIOD, SlotReason.BEYOND_HORIZON}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from domain.local_time import local_date, local_to_instant
@@ -13,6 +13,7 @@ from domain.schedule import Schedule, Window
 class Candidate:
     start: datetime
     end: datetime
+    window_end: datetime = field(compare=False)
 
 
 def window_instants(day: date, window: Window, schedule: Schedule) -> tuple[datetime, datetime]:
@@ -24,14 +25,14 @@ def window_instants(day: date, window: Window, schedule: Schedule) -> tuple[date
 
 def candidates_on(day: date, schedule: Schedule, duration: timedelta, interval: timedelta) -> list[Candidate]:
     """Starts from each window's start in steps of real elapsed time while the slot fits."""
-    starts: set[datetime] = set()
+    found: dict[datetime, Candidate] = {}
     for window in schedule.plan_for(day).windows:
         window_start, window_end = window_instants(day, window, schedule)
         start = window_start
         while start + duration <= window_end:
-            starts.add(start)
+            found.setdefault(start, Candidate(start, start + duration, window_end))
             start += interval
-    return [Candidate(start, start + duration) for start in sorted(starts)]
+    return [found[start] for start in sorted(found)]
 
 
 def schedule_dates(schedule: Schedule, start: datetime, end: datetime) -> list[date]:
@@ -45,7 +46,16 @@ def candidates_between(
     schedule: Schedule, duration: timedelta, interval: timedelta, start: datetime, end: datetime
 ) -> list[Candidate]:
     """Every candidate whose start lies in [start, end), in time order."""
-    found: list[Candidate] = []
+    found: dict[datetime, Candidate] = {}
     for day in schedule_dates(schedule, start, end):
-        found.extend(c for c in candidates_on(day, schedule, duration, interval) if start <= c.start < end)
-    return sorted(set(found))
+        for candidate in candidates_on(day, schedule, duration, interval):
+            if start <= candidate.start < end:
+                found.setdefault(candidate.start, candidate)
+    return [found[start] for start in sorted(found)]
+
+
+def is_offered(schedule: Schedule, duration: timedelta, interval: timedelta, start: datetime) -> bool:
+    """Whether `start` is one of the candidate starts the schedule offers."""
+    return any(
+        c.start == start for c in candidates_between(schedule, duration, interval, start, start + interval)
+    )

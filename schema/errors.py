@@ -8,7 +8,7 @@ from typing import TypeVar
 import strawberry
 from graphql import GraphQLError
 
-from domain.errors import NotFoundProblem, ValidationProblem
+from domain.errors import NotFoundProblem, Problem, ValidationProblem
 
 T = TypeVar("T")
 
@@ -49,3 +49,11 @@ async def or_error_result(pending: Awaitable[T]) -> T | ValidationError | NotFou
         return await pending
     except (ValidationProblem, NotFoundProblem) as problem:
         return as_error(problem)
+
+
+async def or_problem(pending: Awaitable[T]) -> T | Problem:
+    """Await a use case that returns its expected failures; one it raises is returned the same way."""
+    try:
+        return await pending
+    except (ValidationProblem, NotFoundProblem) as problem:
+        return problem

@@ -9,9 +9,31 @@ import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
-from resolvers import availability, setup
+from db.reservation_queries import ReservationRecord
+from resolvers import availability, booking, setup
+from resolvers.booking import SmartBooking as SmartBookingRecord
+from schema.booking_inputs import (
+    CancelBookingInput,
+    ConfirmHoldInput,
+    CreateBookingInput,
+    HoldSlotInput,
+    RescheduleBookingInput,
+    SmartBookInput,
+    SuggestSlotsInput,
+)
+from schema.booking_types import (
+    Booking,
+    Hold,
+    HoldExpired,
+    IdempotencyConflict,
+    SlotSuggestion,
+    SlotUnavailable,
+    SmartBooking,
+    failure,
+    smart_booking,
+)
 from schema.context import Info
-from schema.errors import NotFound, ValidationError, or_error_result, or_graphql_error
+from schema.errors import NotFound, ValidationError, or_error_result, or_graphql_error, or_problem
 from schema.inputs import (
     CreateProviderInput,
     CreateServiceInput,
@@ -23,6 +45,18 @@ from schema.inputs import (
 from schema.scalars import SCALARS, TimeZone
 from schema.types import DayAvailability, MonthAvailability, Provider, Schedule, Service
 
+HoldResult = Annotated[
+    Hold | SlotUnavailable | ValidationError | NotFound | IdempotencyConflict, strawberry.union("HoldResult")
+]
+ReleaseResult = Annotated[Hold | ValidationError | NotFound, strawberry.union("ReleaseResult")]
+BookingResult = Annotated[
+    Booking | SlotUnavailable | HoldExpired | NotFound | ValidationError | IdempotencyConflict,
+    strawberry.union("BookingResult"),
+]
+SmartBookingResult = Annotated[
+    SmartBooking | SlotUnavailable | NotFound | ValidationError | IdempotencyConflict,
+    strawberry.union("SmartBookingResult"),
+]
 ProviderResult = Annotated[Provider | ValidationError, strawberry.union("ProviderResult")]
 ServiceResult = Annotated[Service | ValidationError | NotFound, strawberry.union("ServiceResult")]
 ScheduleResult = Annotated[Schedule | ValidationError | NotFound, strawberry.union("ScheduleResult")]
@@ -49,6 +83,26 @@ class Query:
             availability.day_availability(info.context.app, service_id, date, timezone)
         )
         return DayAvailability.of(result, info.context.may_see_private(result.provider_id))
+
+    @strawberry.field(description="Available slots scored against a preferred start, best first.")
+    async def suggest_slots(self, info: Info, input: SuggestSlotsInput) -> list[SlotSuggestion]:
+        found = await or_graphql_error(
+            booking.suggest_slots(
+                info.context.app,
+                input.service_id,
+                input.preferred_start,
+                input.search_from,
+                input.search_to,
+                input.duration_minutes,
+                input.limit,
+            )
+        )
+        return [SlotSuggestion.of(s) for s in found]
+
+    @strawberry.field
+    async def booking(self, info: Info, id: strawberry.ID) -> Booking | None:
+        found = await booking.booking(info.context.app, id)
+        return Booking.of(found) if found and found.kind == "BOOKING" else None
 
     @strawberry.field
     async def provider(self, info: Info, id: strawberry.ID) -> Provider | None:
@@ -106,6 +160,71 @@ class Mutation:
     async def remove_date_exception(self, info: Info, id: strawberry.ID) -> ScheduleResult:
         changed = await or_error_result(setup.remove_date_exception(info.context.app, id))
         return changed if isinstance(changed, ValidationError | NotFound) else Schedule.of(changed)
+
+    @strawberry.mutation(description="Keeps a slot for this customer for the service's holdMinutes.")
+    async def hold_slot(self, info: Info, input: HoldSlotInput) -> HoldResult:
+        outcome = await or_problem(
+            booking.hold_slot(
+                info.context.app, input.service_id, input.start, input.customer_id, input.idempotency_key
+            )
+        )
+        return Hold.of(outcome) if isinstance(outcome, ReservationRecord) else failure(outcome)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Frees a hold at once; only its customer may.")
+    async def release_hold(
+        self, info: Info, hold_id: strawberry.ID, customer_id: str | None = None
+    ) -> ReleaseResult:
+        outcome = await or_problem(booking.release_hold(info.context.app, hold_id, customer_id or ""))
+        return Hold.of(outcome) if isinstance(outcome, ReservationRecord) else failure(outcome)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Turns a hold into a booking, atomically; an expired hold gives HoldExpired."
+    )
+    async def confirm_hold(self, info: Info, input: ConfirmHoldInput) -> BookingResult:
+        outcome = await or_problem(
+            booking.confirm_hold(info.context.app, input.hold_id, input.customer_id, input.idempotency_key)
+        )
+        return Booking.of(outcome) if isinstance(outcome, ReservationRecord) else failure(outcome)  # type: ignore[return-value]
+
+    @strawberry.mutation
+    async def create_booking(self, info: Info, input: CreateBookingInput) -> BookingResult:
+        outcome = await or_problem(
+            booking.create_booking(
+                info.context.app, input.service_id, input.start, input.customer_id, input.idempotency_key
+            )
+        )
+        return Booking.of(outcome) if isinstance(outcome, ReservationRecord) else failure(outcome)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Cancels a booking and frees its time at once.")
+    async def cancel_booking(self, info: Info, input: CancelBookingInput) -> BookingResult:
+        outcome = await or_problem(
+            booking.cancel_booking(info.context.app, input.booking_id, input.customer_id, input.reason)
+        )
+        return Booking.of(outcome) if isinstance(outcome, ReservationRecord) else failure(outcome)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Moves a booking atomically: the new slot taken, the old one freed.")
+    async def reschedule_booking(self, info: Info, input: RescheduleBookingInput) -> BookingResult:
+        outcome = await or_problem(
+            booking.reschedule_booking(
+                info.context.app, input.booking_id, input.new_start, input.customer_id, input.idempotency_key
+            )
+        )
+        return Booking.of(outcome) if isinstance(outcome, ReservationRecord) else failure(outcome)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Books the best-scored available slot in one step.")
+    async def smart_book(self, info: Info, input: SmartBookInput) -> SmartBookingResult:
+        outcome = await or_problem(
+            booking.smart_book(
+                info.context.app,
+                input.service_id,
+                input.preferred_start,
+                input.search_from,
+                input.search_to,
+                input.customer_id,
+                input.idempotency_key,
+            )
+        )
+        return smart_booking(outcome) if isinstance(outcome, SmartBookingRecord) else failure(outcome)  # type: ignore[return-value]
 
 
 schema = strawberry.Schema(

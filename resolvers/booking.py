@@ -1,0 +1,449 @@
+"""Holds and bookings: every write decided by the same judge as the day view, kept by the database."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from db import reservation_queries as rq
+from db.availability_queries import load_occupancy, load_provider_and_service, load_schedule
+from db.records import ProviderRecord, ServiceRecord
+from db.reservation_queries import ReservationRecord
+from domain.availability import load_span
+from domain.errors import (
+    HoldExpiredProblem,
+    IdempotencyConflictProblem,
+    NotFoundProblem,
+    Problem,
+    SlotUnavailableProblem,
+    ValidationProblem,
+    checked_text,
+)
+from domain.occupancy import ReservationKind
+from domain.reasons import SlotJudge, SlotReason
+from domain.slots import is_offered
+from domain.suggestions import Suggestion, suggest
+from resolvers.context import AppContext, parse_id
+
+ACTIVE = ("PENDING", "CONFIRMED", "PAID", "IN_PROGRESS")
+MAX_SEARCH = timedelta(days=62)
+MAX_SUGGESTIONS = 50
+
+
+@dataclass(frozen=True)
+class SmartBooking:
+    booking: ReservationRecord
+    score: int
+    time_difference: timedelta
+
+
+Outcome = ReservationRecord | SmartBooking
+
+
+async def booking(app: AppContext, booking_id: str) -> ReservationRecord | None:
+    try:
+        key = parse_id(booking_id, "id", "booking")
+    except NotFoundProblem:
+        return None
+    async with app.engine.connect() as conn:
+        return await rq.get_reservation(conn, key)
+
+
+async def hold_slot(
+    app: AppContext, service_id: str, start: datetime, customer_id: str, idempotency_key: str | None
+) -> ReservationRecord | Problem:
+    customer = _customer(customer_id)
+    instant = _aware(start, "start")
+
+    async def work(conn: AsyncConnection, now: datetime) -> ReservationRecord:
+        provider, service = await _service(conn, service_id)
+        await _take(conn, provider, service, instant, now, customer)
+        expires = now + timedelta(minutes=service.rules.hold_minutes)
+        hold = await _insert(
+            conn, provider, service, instant, now, customer, ReservationKind.HOLD, "HELD", expires
+        )
+        await rq.append_audit(conn, hold, "HOLD_CREATED", customer, None)
+        return hold
+
+    request = {"serviceId": service_id, "start": instant.isoformat()}
+    return await _once(app, customer, idempotency_key, "holdSlot", request, work)  # type: ignore[return-value]
+
+
+async def create_booking(
+    app: AppContext, service_id: str, start: datetime, customer_id: str, idempotency_key: str | None
+) -> ReservationRecord | Problem:
+    customer = _customer(customer_id)
+    instant = _aware(start, "start")
+
+    async def work(conn: AsyncConnection, now: datetime) -> ReservationRecord:
+        provider, service = await _service(conn, service_id)
+        await _take(conn, provider, service, instant, now, customer)
+        created = await _insert(
+            conn, provider, service, instant, now, customer, ReservationKind.BOOKING, "CONFIRMED"
+        )
+        await rq.append_audit(conn, created, "BOOKING_CREATED", customer, None)
+        return created
+
+    request = {"serviceId": service_id, "start": instant.isoformat()}
+    return await _once(app, customer, idempotency_key, "createBooking", request, work)  # type: ignore[return-value]
+
+
+async def confirm_hold(
+    app: AppContext, hold_id: str, customer_id: str, idempotency_key: str | None
+) -> ReservationRecord | Problem:
+    customer = _customer(customer_id)
+
+    async def work(conn: AsyncConnection, now: datetime) -> ReservationRecord:
+        hold = await _own_hold(conn, hold_id, customer)
+        if hold.status == "HELD" and hold.expires_at is not None and hold.expires_at <= now:
+            expired = await rq.set_status(conn, hold.id, "EXPIRED")
+            await rq.append_audit(conn, expired, "HOLD_EXPIRED", "system", hold)
+            hold = expired
+        if hold.status == "EXPIRED":
+            raise HoldExpiredProblem(str(hold.id), hold.expires_at)
+        if hold.status != "HELD":
+            raise NotFoundProblem("holdId", "active hold", hold_id)
+        found = await load_provider_and_service(conn, hold.service_id)
+        assert found is not None
+        converted = await rq.set_status(conn, hold.id, "CONVERTED")
+        await rq.append_audit(conn, converted, "HOLD_CONVERTED", customer, hold)
+        created = await _insert(conn, *found, hold.start, now, customer, ReservationKind.BOOKING, "CONFIRMED")
+        await rq.append_audit(conn, created, "BOOKING_CREATED", customer, None)
+        return created
+
+    return await _once(app, customer, idempotency_key, "confirmHold", {"holdId": hold_id}, work)  # type: ignore[return-value]
+
+
+async def release_hold(app: AppContext, hold_id: str, customer_id: str) -> ReservationRecord | Problem:
+    customer = _customer(customer_id)
+
+    async def work(conn: AsyncConnection, now: datetime) -> ReservationRecord:
+        hold = await _own_hold(conn, hold_id, customer)
+        if hold.status != "HELD":
+            return hold  # already released, expired or confirmed: nothing left to free
+        released = await rq.set_status(conn, hold.id, "RELEASED")
+        await rq.append_audit(conn, released, "HOLD_RELEASED", customer, hold)
+        return released
+
+    return await _once(app, customer, None, "releaseHold", {}, work)  # type: ignore[return-value]
+
+
+async def cancel_booking(
+    app: AppContext, booking_id: str, customer_id: str | None, reason: str | None
+) -> ReservationRecord | Problem:
+    note = checked_text(reason, "reason", 500, required=False) or None if reason else None
+
+    async def work(conn: AsyncConnection, now: datetime) -> ReservationRecord:
+        current = await _own_booking(conn, booking_id, customer_id)
+        if current.status not in ACTIVE:
+            return current
+        cancelled = await rq.set_status(conn, current.id, "CANCELLED", note)
+        await rq.append_audit(conn, cancelled, "BOOKING_CANCELLED", customer_id, current)
+        return cancelled
+
+    return await _once(app, customer_id or "", None, "cancelBooking", {}, work)  # type: ignore[return-value]
+
+
+async def reschedule_booking(
+    app: AppContext,
+    booking_id: str,
+    new_start: datetime,
+    customer_id: str | None,
+    idempotency_key: str | None,
+) -> ReservationRecord | Problem:
+    instant = _aware(new_start, "newStart")
+
+    async def work(conn: AsyncConnection, now: datetime) -> ReservationRecord:
+        current = await _own_booking(conn, booking_id, customer_id)
+        if current.status not in ACTIVE:
+            raise ValidationProblem("bookingId", f"a {current.status.lower()} booking cannot be moved")
+        found = await load_provider_and_service(conn, current.service_id)
+        assert found is not None
+        provider, service = found
+        await _take(conn, provider, service, instant, now, customer_id, moving=current.id)
+        try:
+            async with conn.begin_nested():
+                moved = await rq.move_reservation(conn, current.id, service.rules, instant)
+        except IntegrityError as error:
+            raise await _refusal(conn, error, provider, service, instant, now, current.id) from None
+        await rq.append_audit(conn, moved, "BOOKING_RESCHEDULED", customer_id, current)
+        return moved
+
+    request = {"bookingId": booking_id, "newStart": instant.isoformat()}
+    return await _once(app, customer_id or "", idempotency_key, "rescheduleBooking", request, work)  # type: ignore[return-value]
+
+
+async def suggest_slots(
+    app: AppContext,
+    service_id: str,
+    preferred: datetime,
+    search_from: datetime | None,
+    search_to: datetime | None,
+    duration_minutes: int | None,
+    limit: int = 5,
+) -> list[Suggestion]:
+    now = app.clock()
+    async with app.engine.connect() as conn:
+        provider, service = await _service(conn, service_id)
+        return await _suggestions(
+            conn, provider, service, preferred, search_from, search_to, duration_minutes, limit, now
+        )
+
+
+async def smart_book(
+    app: AppContext,
+    service_id: str,
+    preferred: datetime,
+    search_from: datetime | None,
+    search_to: datetime | None,
+    customer_id: str,
+    idempotency_key: str | None,
+) -> SmartBooking | Problem:
+    """Hold and book the best-scored slot in one transaction; on a lost race, the next best."""
+    customer = _customer(customer_id)
+
+    async def work(conn: AsyncConnection, now: datetime) -> SmartBooking:
+        provider, service = await _service(conn, service_id)
+        ranked = await _suggestions(
+            conn, provider, service, preferred, search_from, search_to, None, MAX_SUGGESTIONS, now
+        )
+        for choice in ranked:
+            try:
+                await _take(conn, provider, service, choice.start, now, customer)
+                created = await _insert(
+                    conn, provider, service, choice.start, now, customer, ReservationKind.BOOKING, "CONFIRMED"
+                )
+            except SlotUnavailableProblem:
+                continue  # taken since it was scored: the next best
+            await rq.append_audit(conn, created, "BOOKING_CREATED", customer, None)
+            return SmartBooking(created, choice.score, choice.time_difference)
+        raise NotFoundProblem("searchTo", "available slot", "between searchFrom and searchTo")
+
+    request = {
+        "serviceId": service_id,
+        "preferredStart": _aware(preferred, "preferredStart").isoformat(),
+        "searchFrom": search_from.isoformat() if search_from else None,
+        "searchTo": search_to.isoformat() if search_to else None,
+    }
+    return await _once(app, customer, idempotency_key, "smartBook", request, work)  # type: ignore[return-value]
+
+
+# --- shared steps -------------------------------------------------------------------------------
+
+
+async def _once(
+    app: AppContext,
+    caller: str,
+    key: str | None,
+    operation: str,
+    request: dict[str, Any],
+    work: Callable[[AsyncConnection, datetime], Awaitable[Outcome]],
+) -> Outcome | Problem:
+    """Run `work` in one transaction; with a key, at most once per (caller, key), its outcome kept.
+
+    The key row commits with the write (or with the typed failure), so a retry replays the
+    first outcome; a concurrent retry waits on the key row and then replays it.
+    """
+    if key is not None:
+        checked_text(key, "idempotencyKey", 200)
+    digest = hashlib.sha256(json.dumps([operation, request], sort_keys=True).encode()).hexdigest()
+    now = app.clock()
+    async with app.engine.begin() as conn:
+        if key is not None:
+            claim = await rq.claim_key(conn, caller, key, operation, digest)
+            if claim.conflict:
+                return IdempotencyConflictProblem(key)
+            if claim.outcome is not None:
+                return await _revive(conn, claim.outcome)
+        outcome: Outcome | Problem
+        try:
+            outcome = await work(conn, now)
+        except (ValidationProblem, NotFoundProblem, SlotUnavailableProblem, HoldExpiredProblem) as problem:
+            outcome = problem
+        if key is not None:
+            await rq.store_outcome(conn, caller, key, _encode(outcome))
+    return outcome
+
+
+def _encode(outcome: Outcome | Problem) -> dict[str, Any]:
+    if isinstance(outcome, SmartBooking):
+        return {
+            "reservation": str(outcome.booking.id),
+            "score": outcome.score,
+            "seconds": outcome.time_difference.total_seconds(),
+        }
+    if isinstance(outcome, ReservationRecord):
+        return {"reservation": str(outcome.id)}
+    fields = {k: str(v) for k, v in vars(outcome).items() if not k.startswith("_")}
+    return {"problem": type(outcome).__name__, "fields": fields}
+
+
+async def _revive(conn: AsyncConnection, stored: dict[str, Any]) -> Outcome | Problem:
+    if "reservation" in stored:
+        record = await rq.get_reservation(conn, UUID(stored["reservation"]))
+        assert record is not None
+        if "score" in stored:
+            return SmartBooking(record, stored["score"], timedelta(seconds=stored["seconds"]))
+        return record
+    fields = stored["fields"]
+    kind = stored["problem"]
+    if kind == "SlotUnavailableProblem":
+        return SlotUnavailableProblem(fields["reason"])
+    if kind == "HoldExpiredProblem":
+        return HoldExpiredProblem(fields["hold_id"], fields["expired_at"])
+    if kind == "NotFoundProblem":
+        return NotFoundProblem(fields["field"], fields["kind"], fields["id"])
+    return ValidationProblem(fields["field"], fields["message"])
+
+
+async def _service(conn: AsyncConnection, service_id: str) -> tuple[ProviderRecord, ServiceRecord]:
+    found = await load_provider_and_service(conn, parse_id(service_id, "serviceId", "service"))
+    if found is None:
+        raise NotFoundProblem("serviceId", "service", service_id)
+    return found
+
+
+async def _judge_at(
+    conn: AsyncConnection,
+    provider: ProviderRecord,
+    service: ServiceRecord,
+    start: datetime,
+    now: datetime,
+    moving: UUID | None = None,
+) -> tuple[SlotJudge, bool]:
+    rules = service.rules
+    schedule = await load_schedule(conn, provider, service, start, start + rules.duration)
+    reservations, busy = await load_occupancy(conn, provider.id, *load_span(rules, start, start), now)
+    others = [r for r in reservations if r.id != str(moving)]
+    judge = SlotJudge(rules, ZoneInfo(provider.timezone), now, others, busy)
+    return judge, is_offered(schedule, rules.duration, rules.interval, start)
+
+
+async def _take(
+    conn: AsyncConnection,
+    provider: ProviderRecord,
+    service: ServiceRecord,
+    start: datetime,
+    now: datetime,
+    actor: str | None,
+    moving: UUID | None = None,
+) -> None:
+    """Clear stale holds in the way, then refuse a start the day view would not list."""
+    for expired in await rq.expire_stale_holds(
+        conn, provider.id, *load_span(service.rules, start, start), now
+    ):
+        await rq.append_audit(conn, expired, "HOLD_EXPIRED", "system", None)
+    judge, offered = await _judge_at(conn, provider, service, start, now, moving)
+    verdict = judge.judge_write(start, offered)
+    if verdict.reason is not None:
+        raise SlotUnavailableProblem(verdict.reason.value, start)
+
+
+async def _insert(
+    conn: AsyncConnection,
+    provider: ProviderRecord,
+    service: ServiceRecord,
+    start: datetime,
+    now: datetime,
+    customer: str | None,
+    kind: ReservationKind,
+    status: str,
+    expires_at: datetime | None = None,
+) -> ReservationRecord:
+    try:
+        async with conn.begin_nested():
+            return await rq.insert_reservation_record(
+                conn,
+                provider_id=provider.id,
+                service_id=service.id,
+                rules=service.rules,
+                start=start,
+                kind=kind,
+                status=status,
+                customer_id=customer,
+                expires_at=expires_at,
+            )
+    except IntegrityError as error:
+        raise await _refusal(conn, error, provider, service, start, now) from None
+
+
+async def _refusal(
+    conn: AsyncConnection,
+    error: IntegrityError,
+    provider: ProviderRecord,
+    service: ServiceRecord,
+    start: datetime,
+    now: datetime,
+    moving: UUID | None = None,
+) -> SlotUnavailableProblem:
+    """A write the constraint refused lost a race: say what now stands in the way."""
+    if not rq.is_overlap(error):
+        raise error
+    judge, _ = await _judge_at(conn, provider, service, start, now, moving)
+    reason = judge.judge(start, start + service.rules.duration).reason or SlotReason.BOOKED
+    return SlotUnavailableProblem(reason.value, start)
+
+
+async def _suggestions(
+    conn: AsyncConnection,
+    provider: ProviderRecord,
+    service: ServiceRecord,
+    preferred: datetime,
+    search_from: datetime | None,
+    search_to: datetime | None,
+    duration_minutes: int | None,
+    limit: int,
+    now: datetime,
+) -> list[Suggestion]:
+    preferred = _aware(preferred, "preferredStart")
+    start = _aware(search_from, "searchFrom") if search_from else max(now, preferred - timedelta(days=3))
+    end = _aware(search_to, "searchTo") if search_to else preferred + timedelta(days=7)
+    if end <= start:
+        raise ValidationProblem("searchTo", "must be after searchFrom")
+    if end - start > MAX_SEARCH:
+        raise ValidationProblem("searchTo", f"search at most {MAX_SEARCH.days} days at once")
+    if not 1 <= limit <= MAX_SUGGESTIONS:
+        raise ValidationProblem("limit", f"must be between 1 and {MAX_SUGGESTIONS}")
+    rules = service.rules
+    requested = timedelta(minutes=duration_minutes) if duration_minutes is not None else rules.duration
+    if not rules.duration <= requested <= timedelta(days=1):
+        raise ValidationProblem("durationMinutes", f"must be at least the service's {rules.duration_minutes}")
+    schedule = await load_schedule(conn, provider, service, start, end)
+    reservations, busy = await load_occupancy(
+        conn, provider.id, start - rules.buffer_before, end + timedelta(days=1), now
+    )
+    judge = SlotJudge(rules, ZoneInfo(provider.timezone), now, reservations, busy)
+    return suggest(schedule, judge, preferred, start, end, requested, ZoneInfo(provider.timezone), limit)
+
+
+async def _own_hold(conn: AsyncConnection, hold_id: str, customer: str) -> ReservationRecord:
+    found = await rq.get_reservation(conn, parse_id(hold_id, "holdId", "hold"), for_update=True)
+    if found is None or found.kind != "HOLD" or found.customer_id != customer:
+        raise NotFoundProblem("holdId", "hold of this customer", hold_id)
+    return found
+
+
+async def _own_booking(conn: AsyncConnection, booking_id: str, customer: str | None) -> ReservationRecord:
+    found = await rq.get_reservation(conn, parse_id(booking_id, "bookingId", "booking"), for_update=True)
+    if found is None or found.kind != "BOOKING" or (customer is not None and found.customer_id != customer):
+        raise NotFoundProblem("bookingId", "booking", booking_id)
+    return found
+
+
+def _customer(customer_id: str) -> str:
+    return checked_text(customer_id, "customerId", 200)
+
+
+def _aware(instant: datetime, field: str) -> datetime:
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValidationProblem(field, "give the time with its UTC offset, e.g. 2027-03-14T09:00:00-07:00")
+    return instant
