@@ -7,7 +7,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -47,6 +47,7 @@ class SmartBooking:
 
 
 Outcome = ReservationRecord | SmartBooking
+O = TypeVar("O", ReservationRecord, SmartBooking)
 
 
 async def booking(app: AppContext, booking_id: str) -> ReservationRecord | None:
@@ -75,7 +76,7 @@ async def hold_slot(
         return hold
 
     request = {"serviceId": service_id, "start": instant.isoformat()}
-    return await _once(app, customer, idempotency_key, "holdSlot", request, work)  # type: ignore[return-value]
+    return await _once(app, customer, idempotency_key, "holdSlot", request, work)
 
 
 async def create_booking(
@@ -94,7 +95,7 @@ async def create_booking(
         return created
 
     request = {"serviceId": service_id, "start": instant.isoformat()}
-    return await _once(app, customer, idempotency_key, "createBooking", request, work)  # type: ignore[return-value]
+    return await _once(app, customer, idempotency_key, "createBooking", request, work)
 
 
 async def confirm_hold(
@@ -120,7 +121,7 @@ async def confirm_hold(
         await rq.append_audit(conn, created, "BOOKING_CREATED", customer, None)
         return created
 
-    return await _once(app, customer, idempotency_key, "confirmHold", {"holdId": hold_id}, work)  # type: ignore[return-value]
+    return await _once(app, customer, idempotency_key, "confirmHold", {"holdId": hold_id}, work)
 
 
 async def release_hold(app: AppContext, hold_id: str, customer_id: str) -> ReservationRecord | Problem:
@@ -134,7 +135,7 @@ async def release_hold(app: AppContext, hold_id: str, customer_id: str) -> Reser
         await rq.append_audit(conn, released, "HOLD_RELEASED", customer, hold)
         return released
 
-    return await _once(app, customer, None, "releaseHold", {}, work)  # type: ignore[return-value]
+    return await _once(app, customer, None, "releaseHold", {}, work)
 
 
 async def cancel_booking(
@@ -150,7 +151,7 @@ async def cancel_booking(
         await rq.append_audit(conn, cancelled, "BOOKING_CANCELLED", customer_id, current)
         return cancelled
 
-    return await _once(app, customer_id or "", None, "cancelBooking", {}, work)  # type: ignore[return-value]
+    return await _once(app, customer_id or "", None, "cancelBooking", {}, work)
 
 
 async def reschedule_booking(
@@ -179,7 +180,7 @@ async def reschedule_booking(
         return moved
 
     request = {"bookingId": booking_id, "newStart": instant.isoformat()}
-    return await _once(app, customer_id or "", idempotency_key, "rescheduleBooking", request, work)  # type: ignore[return-value]
+    return await _once(app, customer_id or "", idempotency_key, "rescheduleBooking", request, work)
 
 
 async def suggest_slots(
@@ -234,7 +235,7 @@ async def smart_book(
         "searchFrom": search_from.isoformat() if search_from else None,
         "searchTo": search_to.isoformat() if search_to else None,
     }
-    return await _once(app, customer, idempotency_key, "smartBook", request, work)  # type: ignore[return-value]
+    return await _once(app, customer, idempotency_key, "smartBook", request, work)
 
 
 # --- shared steps -------------------------------------------------------------------------------
@@ -246,8 +247,8 @@ async def _once(
     key: str | None,
     operation: str,
     request: dict[str, Any],
-    work: Callable[[AsyncConnection, datetime], Awaitable[Outcome]],
-) -> Outcome | Problem:
+    work: Callable[[AsyncConnection, datetime], Awaitable[O]],
+) -> O | Problem:
     """Run `work` in one transaction; with a key, at most once per (caller, key), its outcome kept.
 
     The key row commits with the write (or with the typed failure), so a retry replays the
@@ -263,8 +264,8 @@ async def _once(
             if claim.conflict:
                 return IdempotencyConflictProblem(key)
             if claim.outcome is not None:
-                return await _revive(conn, claim.outcome)
-        outcome: Outcome | Problem
+                return cast(O | Problem, await _revive(conn, claim.outcome))
+        outcome: O | Problem
         try:
             outcome = await work(conn, now)
         except (ValidationProblem, NotFoundProblem, SlotUnavailableProblem, HoldExpiredProblem) as problem:

@@ -6,11 +6,8 @@ import random
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
-
-from db.reservation_queries import insert_reservation
 from domain.local_time import local_date
-from resolvers import availability, setup
+from resolvers import availability, booking, setup
 from resolvers.context import AppContext
 
 DEMO_PROVIDER = "Dr. Maya Chen (demo)"
@@ -54,26 +51,14 @@ async def seed(app: AppContext, seed_value: int = 7) -> dict[str, str]:
 
 
 async def _book_a_week(app: AppContext, service_ids: list[str], rng: random.Random) -> None:
-    """About a third of the slots of the next seven days; the database refuses what would overlap."""
+    """About a third of the slots of the next seven days, booked the way any customer books."""
     zone = ZoneInfo(ZONE)
     today = local_date(app.clock(), zone)
     for day in (today + timedelta(days=n) for n in range(7)):
         for service_id in service_ids:
             view = await availability.day_availability(app, service_id, day, None)
-            service = await setup.service(app, service_id)
-            assert service is not None
             for verdict in view.view.verdicts:
-                if not verdict.available or rng.random() > 0.35:
-                    continue
-                try:
-                    async with app.engine.begin() as conn:
-                        await insert_reservation(
-                            conn,
-                            provider_id=service.provider_id,
-                            service_id=service.id,
-                            rules=service.rules,
-                            start=verdict.start,
-                            customer_id=f"demo-customer-{rng.randint(1, 40)}",
-                        )
-                except IntegrityError:
-                    continue  # overlaps a booking made a moment ago, buffers included
+                if verdict.available and rng.random() < 0.35:
+                    customer = f"demo-customer-{rng.randint(1, 40)}"
+                    # a slot taken a moment ago (buffers included) comes back as SlotUnavailable
+                    await booking.create_booking(app, service_id, verdict.start, customer, None)
