@@ -6,14 +6,20 @@ from datetime import datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, literal, or_, select
+import numpy as np
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.records import ProviderRecord, ServiceRecord
 from db.setup_queries import days_of, list_exceptions, provider_weekly_plan, service_record
-from db.tables import BLOCKING_STATUSES, calendar_busy_intervals, providers, reservations, services
-from domain.occupancy import BusyInterval, Reservation, ReservationKind
+from db.tables import BLOCKING_SQL, providers, services
+from domain.occupancy import Occupancy, micros
 from domain.schedule import Schedule, effective_schedule
+
+
+def _micros(column: str) -> str:
+    """SQL for a timestamptz as int8 microseconds since the epoch."""
+    return f"(extract(epoch FROM {column}) * 1000000)::int8"
 
 
 async def load_provider_and_service(
@@ -65,49 +71,54 @@ async def load_schedule(
     )
 
 
+_OCCUPANCY = text(
+    f"""
+    WITH r AS (
+        SELECT id, kind, start_at, end_at, occupied FROM reservations
+        WHERE provider_id = :provider AND {BLOCKING_SQL}
+          AND occupied && tstzrange(CAST(:start AS timestamptz), CAST(:end AS timestamptz), '[)')
+          AND (expires_at IS NULL OR expires_at > CAST(:now AS timestamptz))
+    ), b AS (
+        SELECT id, start_at, end_at, title FROM calendar_busy_intervals
+        WHERE provider_id = :provider
+          AND tstzrange(start_at, end_at, '[)')
+              && tstzrange(CAST(:start AS timestamptz), CAST(:end AS timestamptz), '[)')
+    )
+    SELECT * FROM (
+        SELECT coalesce(array_agg(id::text ORDER BY id), '{{}}') AS ids,
+               coalesce(array_agg(kind = 'HOLD' ORDER BY id), '{{}}') AS is_hold,
+               coalesce(array_agg({_micros("start_at")} ORDER BY id), '{{}}') AS own_start,
+               coalesce(array_agg({_micros("end_at")} ORDER BY id), '{{}}') AS own_end,
+               coalesce(array_agg({_micros("lower(occupied)")} ORDER BY id), '{{}}') AS occupied_start,
+               coalesce(array_agg({_micros("upper(occupied)")} ORDER BY id), '{{}}') AS occupied_end
+        FROM r) AS reservations_found
+    CROSS JOIN (
+        SELECT coalesce(array_agg(id::text ORDER BY id), '{{}}') AS busy_ids,
+               coalesce(array_agg(title ORDER BY id), '{{}}') AS busy_titles,
+               coalesce(array_agg({_micros("start_at")} ORDER BY id), '{{}}') AS busy_start,
+               coalesce(array_agg({_micros("end_at")} ORDER BY id), '{{}}') AS busy_end
+        FROM b) AS busy_found
+    """
+)
+
+
 async def load_occupancy(
     conn: AsyncConnection, provider_id: UUID, start: datetime, end: datetime, now: datetime
-) -> tuple[list[Reservation], list[BusyInterval]]:
-    """Active bookings and live holds whose occupied range meets [start, end), and busy time."""
-    span = func.tstzrange(start, end, literal("[)"))
-    reservation_rows = await conn.execute(
-        select(
-            reservations.c.id,
-            reservations.c.kind,
-            reservations.c.start_at,
-            reservations.c.end_at,
-            func.lower(reservations.c.occupied).label("occupied_start"),
-            func.upper(reservations.c.occupied).label("occupied_end"),
-        ).where(
-            reservations.c.provider_id == provider_id,
-            reservations.c.status.in_(BLOCKING_STATUSES),
-            reservations.c.occupied.op("&&")(span),
-            or_(reservations.c.expires_at.is_(None), reservations.c.expires_at > now),
-        )
+) -> Occupancy:
+    """Active bookings and live holds whose occupied range meets [start, end), and busy time,
+    in one round trip of arrays (no row objects on the hot path)."""
+    row = (
+        await conn.execute(_OCCUPANCY, {"provider": provider_id, "start": start, "end": end, "now": now})
+    ).one()
+    return Occupancy(
+        row.ids,
+        np.asarray(row.is_hold, dtype=np.bool_),
+        micros(row.own_start),
+        micros(row.own_end),
+        micros(row.occupied_start),
+        micros(row.occupied_end),
+        row.busy_ids,
+        row.busy_titles,
+        micros(row.busy_start),
+        micros(row.busy_end),
     )
-    found = [
-        Reservation(
-            str(row.id),
-            ReservationKind(row.kind),
-            row.start_at,
-            row.end_at,
-            row.start_at - row.occupied_start,
-            row.occupied_end - row.end_at,
-        )
-        for row in reservation_rows
-    ]
-    busy_rows = await conn.execute(
-        select(
-            calendar_busy_intervals.c.id,
-            calendar_busy_intervals.c.start_at,
-            calendar_busy_intervals.c.end_at,
-            calendar_busy_intervals.c.title,
-        ).where(
-            calendar_busy_intervals.c.provider_id == provider_id,
-            func.tstzrange(
-                calendar_busy_intervals.c.start_at, calendar_busy_intervals.c.end_at, literal("[)")
-            ).op("&&")(span),
-        )
-    )
-    busy = [BusyInterval(str(r.id), r.start_at, r.end_at, r.title) for r in busy_rows]
-    return found, busy

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from sqlalchemy import Row, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.tables import idempotency_keys, reservation_audit, reservations
@@ -58,6 +58,16 @@ def is_overlap(error: IntegrityError) -> bool:
     orig = error.orig
     code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     return code == "23P01" and OVERLAP_CONSTRAINT in str(orig)
+
+
+def is_retryable(error: DBAPIError) -> bool:
+    """A deadlock (40P01) or serialization failure (40001): the transaction may simply run again.
+
+    Concurrent inserts whose ranges overlap wait on each other's exclusion-constraint check,
+    and PostgreSQL breaks such a cycle by aborting one of them.
+    """
+    code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    return code in ("40P01", "40001")
 
 
 def _occupied(rules: ServiceRules, start: datetime) -> Any:
@@ -123,6 +133,19 @@ async def insert_reservation_record(
         )
     ).one()
     return _record(row)
+
+
+async def lock_provider_writes(conn: AsyncConnection, provider_id: UUID) -> None:
+    """Take this provider's write lock until the transaction ends.
+
+    Concurrent inserts with overlapping ranges would wait on each other's exclusion check
+    and deadlock (PostgreSQL then aborts one after deadlock_timeout); taking turns per
+    provider avoids that, and the judge then sees every committed write. The exclusion
+    constraint still guards anything that skips the lock.
+    """
+    await conn.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended(literal(str(provider_id)), 0)))
+    )
 
 
 async def get_reservation(

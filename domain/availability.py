@@ -6,12 +6,24 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
+import numpy as np
+
 from domain.errors import ValidationProblem
 from domain.local_time import local_date, start_of_day
-from domain.reasons import DayReason, SlotJudge, SlotVerdict, dates_between, day_reason
+from domain.occupancy import MICROSECOND, from_micros, micros, to_micros
+from domain.reasons import (
+    AVAILABLE,
+    REASON_ORDER,
+    DayReason,
+    SlotJudge,
+    SlotReason,
+    SlotVerdict,
+    dates_between,
+    day_reason,
+)
 from domain.schedule import Schedule, format_minutes
 from domain.service_rules import ServiceRules
-from domain.slots import candidates_between, schedule_dates, window_instants
+from domain.slots import candidate_spans, schedule_dates, window_instants
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 # How far from today a view may look, either way: beyond it is a typo, not a question.
@@ -68,11 +80,20 @@ def load_span(rules: ServiceRules, start: datetime, end: datetime) -> tuple[date
 
 
 def judged_between(schedule: Schedule, judge: SlotJudge, start: datetime, end: datetime) -> list[SlotVerdict]:
+    """A verdict, with what stands in the way, for every candidate starting in [start, end)."""
     rules = judge.rules
-    return [
-        judge.judge(c.start, c.end)
-        for c in candidates_between(schedule, rules.duration, rules.interval, start, end)
-    ]
+    starts, _ = candidate_spans(schedule, rules.duration, rules.interval, start, end)
+    codes = judge.codes(starts, starts + rules.duration // MICROSECOND)
+    verdicts = []
+    for begin, code in zip(starts.tolist(), codes.tolist(), strict=True):
+        slot_start = from_micros(begin)
+        slot_end = slot_start + rules.duration
+        verdicts.append(
+            judge.judge(slot_start, slot_end)
+            if code != AVAILABLE
+            else SlotVerdict(slot_start, slot_end, None)
+        )
+    return verdicts
 
 
 def day_view(schedule: Schedule, judge: SlotJudge, day: date, zone: tzinfo) -> DayView:
@@ -83,17 +104,25 @@ def day_view(schedule: Schedule, judge: SlotJudge, day: date, zone: tzinfo) -> D
 
 
 def month_view(schedule: Schedule, judge: SlotJudge, first_day: date, zone: tzinfo) -> MonthView:
+    """Every date of the month (in `zone`) with its available slots, or the reason it has none."""
     days = month_days(first_day)
-    start, _ = day_bounds(days[0], zone)
-    _, end = day_bounds(days[-1], zone)
-    by_day: dict[date, list[SlotVerdict]] = {day: [] for day in days}
-    for verdict in judged_between(schedule, judge, start, end):
-        by_day[local_date(verdict.start, zone)].append(verdict)
+    bounds = [day_bounds(day, zone)[0] for day in days] + [day_bounds(days[-1], zone)[1]]
+    edges = micros([to_micros(b) for b in bounds])
+    rules = judge.rules
+    starts, _ = candidate_spans(schedule, rules.duration, rules.interval, bounds[0], bounds[-1])
+    codes = judge.codes(starts, starts + rules.duration // MICROSECOND)
+    day_index = np.searchsorted(edges, starts, side="right") - 1
+    columns = len(REASON_ORDER) + 1  # column 0: available; column k + 1: REASON_ORDER[k]
+    table = np.bincount(day_index * columns + codes + 1, minlength=len(days) * columns).reshape(
+        len(days), columns
+    )
     statuses = []
-    for day, verdicts in by_day.items():
-        day_start, day_end = day_bounds(day, zone)
-        reason = day_reason(day_end, judge.now, verdicts, _closed(schedule, day_start, day_end))
-        statuses.append(DayStatus(day, sum(v.available for v in verdicts), reason))
+    for n, day in enumerate(days):
+        row = table[n].tolist()
+        counts: dict[SlotReason | None, int] = {None: row[0]}
+        counts.update(zip(REASON_ORDER, row[1:], strict=True))
+        closed = _closed(schedule, bounds[n], bounds[n + 1])
+        statuses.append(DayStatus(day, row[0], day_reason(bounds[n + 1], judge.now, counts, closed)))
     return MonthView(first_day, statuses)
 
 
@@ -101,10 +130,10 @@ def first_available_day(
     schedule: Schedule, judge: SlotJudge, start: datetime, end: datetime, zone: tzinfo
 ) -> date | None:
     """The viewer's date of the first available slot starting in [start, end)."""
-    for verdict in judged_between(schedule, judge, start, end):
-        if verdict.available:
-            return local_date(verdict.start, zone)
-    return None
+    rules = judge.rules
+    starts, _ = candidate_spans(schedule, rules.duration, rules.interval, start, end)
+    available = np.flatnonzero(judge.codes(starts, starts + rules.duration // MICROSECOND) == AVAILABLE)
+    return local_date(from_micros(starts[available[0]]), zone) if len(available) else None
 
 
 def next_available_search(

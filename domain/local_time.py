@@ -7,7 +7,7 @@ first instant that does; an ambiguous one (fall-back) takes its first occurrence
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from domain.errors import ValidationProblem
@@ -15,6 +15,7 @@ from domain.errors import ValidationProblem
 MINUTES_PER_DAY = 24 * 60
 
 
+@lru_cache(maxsize=1 << 16)
 def local_to_instant(day: date, minute_of_day: int, zone: tzinfo) -> datetime:
     """The UTC instant of `minute_of_day` (0..1440; 1440 is the next midnight) on `day`."""
     wall = datetime.combine(day, time()) + timedelta(minutes=minute_of_day)

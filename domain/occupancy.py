@@ -1,15 +1,34 @@
-"""What takes a provider's time: bookings and holds (with their buffers) and calendar events."""
+"""What takes a provider's time: bookings and holds (with their buffers) and calendar events.
+
+Times are kept as int64 microseconds since the epoch in numpy arrays, so that thousands of
+candidate slots are judged against hundreds of bookings in a few array operations.
+"""
 
 from __future__ import annotations
 
 import enum
-from bisect import bisect_left
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Generic, TypeVar
+from datetime import UTC, datetime, timedelta
 
-T = TypeVar("T")
+import numpy as np
+import numpy.typing as npt
+
+Micros = npt.NDArray[np.int64]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
+def to_micros(instant: datetime) -> int:
+    return (instant - EPOCH) // MICROSECOND
+
+
+def from_micros(value: int) -> datetime:
+    return EPOCH + timedelta(microseconds=int(value))
+
+
+def micros(values: Sequence[int] | Sequence[float]) -> Micros:
+    return np.asarray(values, dtype=np.int64)
 
 
 class ReservationKind(enum.Enum):
@@ -53,28 +72,93 @@ def occupied_range(
     return start - buffer_before, end + buffer_after
 
 
-class IntervalIndex(Generic[T]):
-    """Finds the items whose [lower, upper) overlaps a query span, by bisection."""
+@dataclass(frozen=True)
+class Occupancy:
+    """Bookings, holds and busy time as columns; a row becomes an object only when asked for."""
 
-    def __init__(
-        self,
-        items: Iterable[T],
-        lower: Callable[[T], datetime],
-        upper: Callable[[T], datetime],
-    ) -> None:
-        self._items: Sequence[T] = sorted(items, key=lower)
-        self._lowers = [lower(item) for item in self._items]
-        self._upper = upper
-        self._longest = max((upper(item) - lower(item) for item in self._items), default=timedelta(0))
+    ids: Sequence[str]
+    is_hold: npt.NDArray[np.bool_]
+    own_start: Micros
+    own_end: Micros
+    occupied_start: Micros
+    occupied_end: Micros
+    busy_ids: Sequence[str]
+    busy_titles: Sequence[str | None]
+    busy_start: Micros
+    busy_end: Micros
 
-    def overlapping(self, start: datetime, end: datetime) -> list[T]:
-        if not self._items:
-            return []
-        first = bisect_left(self._lowers, start - self._longest)
-        last = bisect_left(self._lowers, end)
-        return [item for item in self._items[first:last] if self._upper(item) > start]
+    @classmethod
+    def of(cls, reservations: Sequence[Reservation] = (), busy: Sequence[BusyInterval] = ()) -> Occupancy:
+        return cls(
+            [r.id for r in reservations],
+            np.asarray([r.kind is ReservationKind.HOLD for r in reservations], dtype=np.bool_),
+            micros([to_micros(r.start) for r in reservations]),
+            micros([to_micros(r.end) for r in reservations]),
+            micros([to_micros(r.occupied_start) for r in reservations]),
+            micros([to_micros(r.occupied_end) for r in reservations]),
+            [b.id for b in busy],
+            [b.title for b in busy],
+            micros([to_micros(b.start) for b in busy]),
+            micros([to_micros(b.end) for b in busy]),
+        )
 
-    def first_from(self, instant: datetime) -> T | None:
-        """The item with the earliest lower bound at or after `instant`."""
-        index = bisect_left(self._lowers, instant)
-        return self._items[index] if index < len(self._items) else None
+    def without(self, reservation_id: str) -> Occupancy:
+        """The same occupancy less one reservation (a booking being moved)."""
+        keep = np.asarray([i != reservation_id for i in self.ids], dtype=np.bool_)
+        return Occupancy(
+            [i for i in self.ids if i != reservation_id],
+            self.is_hold[keep],
+            self.own_start[keep],
+            self.own_end[keep],
+            self.occupied_start[keep],
+            self.occupied_end[keep],
+            self.busy_ids,
+            self.busy_titles,
+            self.busy_start,
+            self.busy_end,
+        )
+
+    def reservation(self, index: int) -> Reservation:
+        start, end = from_micros(self.own_start[index]), from_micros(self.own_end[index])
+        return Reservation(
+            self.ids[index],
+            ReservationKind.HOLD if self.is_hold[index] else ReservationKind.BOOKING,
+            start,
+            end,
+            start - from_micros(self.occupied_start[index]),
+            from_micros(self.occupied_end[index]) - end,
+        )
+
+    def busy_interval(self, index: int) -> BusyInterval:
+        return BusyInterval(
+            self.busy_ids[index],
+            from_micros(self.busy_start[index]),
+            from_micros(self.busy_end[index]),
+            self.busy_titles[index],
+        )
+
+
+class Coverage:
+    """The union of some [start, end) spans, kept as sorted disjoint spans.
+
+    `meets` answers "does [a, b) overlap the union?" for many spans at once.
+    """
+
+    def __init__(self, starts: Micros, ends: Micros) -> None:
+        real = ends > starts
+        order = np.argsort(starts[real], kind="stable")
+        starts, ends = starts[real][order], ends[real][order]
+        if not len(starts):
+            self.starts, self.ends = starts, ends
+            return
+        reach = np.maximum.accumulate(ends)
+        first = np.ones(len(starts), dtype=np.bool_)
+        first[1:] = starts[1:] > reach[:-1]
+        self.starts = starts[first]
+        self.ends = np.maximum.reduceat(ends, np.flatnonzero(first))
+
+    def meets(self, a: Micros, b: Micros) -> npt.NDArray[np.bool_]:
+        if not len(self.starts):
+            return np.zeros(len(a), dtype=np.bool_)
+        last_before = np.searchsorted(self.starts, b, side="left") - 1
+        return (last_before >= 0) & (self.ends[np.maximum(last_before, 0)] > a)

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
+import numpy as np
+import numpy.typing as npt
+
 from domain.local_time import local_date, start_of_day
 from domain.occupancy import (
+    EPOCH,
     BusyInterval,
-    IntervalIndex,
+    Coverage,
+    Micros,
+    Occupancy,
     Reservation,
-    ReservationKind,
-    occupied_range,
+    from_micros,
+    micros,
+    to_micros,
 )
 from domain.service_rules import ServiceRules
 
@@ -60,10 +67,24 @@ def horizon_end(now: datetime, provider_zone: tzinfo, horizon_days: int) -> date
     return start_of_day(today + timedelta(days=horizon_days), provider_zone)
 
 
-class SlotJudge:
-    """Decides whether [start, end) can be booked, and if not, why.
+REASON_ORDER = (
+    SlotReason.PAST,
+    SlotReason.NOTICE_PERIOD,
+    SlotReason.BEYOND_HORIZON,
+    SlotReason.BOOKED,
+    SlotReason.HELD,
+    SlotReason.BUFFER,
+    SlotReason.CALENDAR_CONFLICT,
+)
+AVAILABLE = -1  # the code of an available slot in SlotJudge.codes
 
-    One judge serves listing and booking, so a listed slot is always bookable.
+
+class SlotJudge:
+    """Decides whether slots can be booked, and if not, why.
+
+    One judge serves listing and booking, so a listed slot is always bookable. `codes`
+    judges many slots at once (an index into REASON_ORDER, or AVAILABLE); `judge` one slot,
+    with the booking, hold or calendar event in its way.
     """
 
     def __init__(
@@ -71,20 +92,49 @@ class SlotJudge:
         rules: ServiceRules,
         provider_zone: tzinfo,
         now: datetime,
-        reservations: Sequence[Reservation] = (),
-        busy: Sequence[BusyInterval] = (),
+        occupancy: Occupancy | None = None,
     ) -> None:
         self.rules = rules
         self.now = now
         self.notice_end = now + rules.min_notice
         self.horizon_end = horizon_end(now, provider_zone, rules.horizon_days)
-        self._own = IntervalIndex(reservations, lambda r: r.start, lambda r: r.end)
-        self._occupied = IntervalIndex(reservations, lambda r: r.occupied_start, lambda r: r.occupied_end)
-        self._busy = IntervalIndex(busy, lambda b: b.start, lambda b: b.end)
+        self.occupancy = occupancy or Occupancy.of()
+        o = self.occupancy
+        self._bookings = Coverage(o.own_start[~o.is_hold], o.own_end[~o.is_hold])
+        self._holds = Coverage(o.own_start[o.is_hold], o.own_end[o.is_hold])
+        self._occupied = Coverage(o.occupied_start, o.occupied_end)
+        self._busy = Coverage(o.busy_start, o.busy_end)
+        self._next_occupied = np.sort(o.occupied_start)
+        self._next_busy = np.sort(o.busy_start)
+        self._clock = (to_micros(now), to_micros(self.notice_end), to_micros(self.horizon_end))
+        self._buffers = (to_micros(EPOCH + rules.buffer_before), to_micros(EPOCH + rules.buffer_after))
+
+    def codes(self, starts: Micros, ends: Micros) -> npt.NDArray[np.int8]:
+        """The reason code of each slot [starts[i], ends[i]), in the precedence of REASON_ORDER."""
+        now, notice_end, horizon = self._clock
+        before, after = self._buffers
+        conditions = [
+            starts < now,
+            starts < notice_end,
+            starts >= horizon,
+            self._bookings.meets(starts, ends),
+            self._holds.meets(starts, ends),
+            self._occupied.meets(starts - before, ends + after),
+            self._busy.meets(starts, ends),
+        ]
+        return np.select(conditions, range(len(REASON_ORDER)), AVAILABLE).astype(np.int8)
 
     def judge(self, start: datetime, end: datetime) -> SlotVerdict:
-        reason, blocker = self._reason(start, end)
-        return SlotVerdict(start, end, reason, blocker)
+        return self.verdict(
+            start, end, int(self.codes(micros([to_micros(start)]), micros([to_micros(end)]))[0])
+        )
+
+    def verdict(self, start: datetime, end: datetime, code: int) -> SlotVerdict:
+        """The verdict of a slot whose code `codes` gave, with what stands in its way."""
+        if code == AVAILABLE:
+            return SlotVerdict(start, end, None)
+        reason = REASON_ORDER[code]
+        return SlotVerdict(start, end, reason, self._blocker(reason, start, end))
 
     def judge_write(self, start: datetime, offered: bool) -> SlotVerdict:
         """The verdict on taking [start, start + duration): as listed, and only for offered starts."""
@@ -99,66 +149,59 @@ class SlotJudge:
         Our buffer after must end by the next booking's or hold's occupied range; a calendar
         event needs no buffer. None: nothing later is taken.
         """
+        at = to_micros(start)
         limits = []
-        reservation = self._occupied.first_from(start)
-        if reservation is not None:
-            limits.append(reservation.occupied_start - self.rules.buffer_after)
-        event = self._busy.first_from(start)
-        if event is not None:
-            limits.append(event.start)
+        index = int(np.searchsorted(self._next_occupied, at, side="left"))
+        if index < len(self._next_occupied):
+            limits.append(from_micros(self._next_occupied[index]) - self.rules.buffer_after)
+        index = int(np.searchsorted(self._next_busy, at, side="left"))
+        if index < len(self._next_busy):
+            limits.append(from_micros(self._next_busy[index]))
         return min(limits, default=None)
 
-    def _reason(
-        self, start: datetime, end: datetime
-    ) -> tuple[SlotReason | None, Reservation | BusyInterval | None]:
-        if start < self.now:
-            return SlotReason.PAST, None
-        if start < self.notice_end:
-            return SlotReason.NOTICE_PERIOD, None
-        if start >= self.horizon_end:
-            return SlotReason.BEYOND_HORIZON, None
-        own = self._own.overlapping(start, end)
-        for kind, reason in (
-            (ReservationKind.BOOKING, SlotReason.BOOKED),
-            (ReservationKind.HOLD, SlotReason.HELD),
-        ):
-            hit = next((r for r in own if r.kind is kind), None)
-            if hit is not None:
-                return reason, hit
-        occupied_start, occupied_end = occupied_range(
-            start, end, self.rules.buffer_before, self.rules.buffer_after
-        )
-        near = self._occupied.overlapping(occupied_start, occupied_end)
-        if near:
-            return SlotReason.BUFFER, near[0]
-        busy = self._busy.overlapping(start, end)
-        if busy:
-            return SlotReason.CALENDAR_CONFLICT, busy[0]
-        return None, None
+    def _blocker(
+        self, reason: SlotReason, start: datetime, end: datetime
+    ) -> Reservation | BusyInterval | None:
+        o = self.occupancy
+        s, e = to_micros(start), to_micros(end)
+        if reason is SlotReason.CALENDAR_CONFLICT:
+            hits = np.flatnonzero((o.busy_start < e) & (o.busy_end > s))
+            return o.busy_interval(int(hits[0])) if len(hits) else None
+        if reason in (SlotReason.BOOKED, SlotReason.HELD):
+            wanted = o.is_hold if reason is SlotReason.HELD else ~o.is_hold
+            hits = np.flatnonzero(wanted & (o.own_start < e) & (o.own_end > s))
+        elif reason is SlotReason.BUFFER:
+            before, after = self._buffers
+            hits = np.flatnonzero((o.occupied_start < e + after) & (o.occupied_end > s - before))
+        else:
+            return None
+        return o.reservation(int(hits[0])) if len(hits) else None
 
 
 _CLOCK_REASONS = {SlotReason.PAST, SlotReason.NOTICE_PERIOD, SlotReason.BEYOND_HORIZON}
 _TAKEN = {SlotReason.BOOKED, SlotReason.HELD, SlotReason.BUFFER}
-_TOO_SOON_OR_FAR = {SlotReason.NOTICE_PERIOD, SlotReason.BEYOND_HORIZON}
 
 
 def day_reason(
-    day_end: datetime, now: datetime, verdicts: Sequence[SlotVerdict], closed: bool
+    day_end: datetime, now: datetime, counts: Mapping[SlotReason | None, int], closed: bool
 ) -> DayReason | None:
-    """The month view's reason for a date; None when it has an available slot."""
-    if any(v.available for v in verdicts):
+    """The month view's reason for a date from how many of its slots have each reason
+    (None: available); None when it has an available slot."""
+    if counts.get(None, 0):
         return None
-    upcoming = [v.reason for v in verdicts if v.reason is not SlotReason.PAST]
-    if day_end <= now or (verdicts and not upcoming):
+    total = sum(counts.values())
+    upcoming = total - counts.get(SlotReason.PAST, 0)
+    if day_end <= now or (total and not upcoming):
         return DayReason.PAST
-    if not verdicts:
+    if not total:
         return DayReason.BLOCKED if closed else DayReason.NO_SERVICE_HOURS
-    if all(r is SlotReason.BEYOND_HORIZON for r in upcoming):
+    too_far = counts.get(SlotReason.BEYOND_HORIZON, 0)
+    if too_far == upcoming:
         return DayReason.BEYOND_HORIZON
-    if all(r in _TOO_SOON_OR_FAR for r in upcoming):
+    if too_far + counts.get(SlotReason.NOTICE_PERIOD, 0) == upcoming:
         return DayReason.NOTICE_PERIOD
-    taken = sum(r in _TAKEN for r in upcoming)
-    conflicts = sum(r is SlotReason.CALENDAR_CONFLICT for r in upcoming)
+    taken = sum(counts.get(r, 0) for r in _TAKEN)
+    conflicts = counts.get(SlotReason.CALENDAR_CONFLICT, 0)
     return DayReason.FULLY_BOOKED if taken >= conflicts else DayReason.CALENDAR_CONFLICTS
 
 

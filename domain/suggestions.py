@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from domain.reasons import SlotJudge
+from domain.occupancy import MICROSECOND, from_micros
+from domain.reasons import AVAILABLE, SlotJudge
 from domain.schedule import Schedule
-from domain.slots import candidates_between
+from domain.slots import candidate_spans
 
 # (at most this far from the preferred start, points)
 PROXIMITY_POINTS = (
@@ -48,17 +49,19 @@ def suggest(
     rules = judge.rules
     preferred_weekday = preferred.astimezone(provider_zone).weekday()
     scored = []
-    for candidate in candidates_between(schedule, rules.duration, rules.interval, search_from, search_to):
-        if not judge.judge(candidate.start, candidate.end).available:
-            continue
-        free_end = min(filter(None, (candidate.window_end, judge.free_until(candidate.start))))
-        gap = free_end - candidate.start
+    starts, window_ends = candidate_spans(schedule, rules.duration, rules.interval, search_from, search_to)
+    available = judge.codes(starts, starts + rules.duration // MICROSECOND) == AVAILABLE
+    for begin, window_end in zip(starts[available].tolist(), window_ends[available].tolist(), strict=True):
+        start = from_micros(begin)
+        free_until = judge.free_until(start)
+        free_end = min(from_micros(window_end), free_until) if free_until else from_micros(window_end)
+        gap = free_end - start
         if gap < requested:
             continue
-        score = proximity_points(candidate.start - preferred)
+        score = proximity_points(start - preferred)
         score += EXACT_FIT_POINTS if gap == requested else LONGER_GAP_POINTS
-        if candidate.start.astimezone(provider_zone).weekday() == preferred_weekday:
+        if start.astimezone(provider_zone).weekday() == preferred_weekday:
             score += SAME_WEEKDAY_POINTS
-        scored.append(Suggestion(candidate.start, candidate.end, score, candidate.start - preferred))
+        scored.append(Suggestion(start, start + rules.duration, score, start - preferred))
     scored.sort(key=lambda s: (-s.score, s.start))
     return scored[:limit]

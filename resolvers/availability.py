@@ -96,6 +96,6 @@ async def _judged(
 ) -> tuple[Schedule, SlotJudge]:
     """The schedule and a judge holding every booking, hold and busy time that can touch [start, end)."""
     schedule = await load_schedule(conn, provider, service, start, end)
-    reservations, busy = await load_occupancy(conn, provider.id, *load_span(service.rules, start, end), now)
-    judge = SlotJudge(service.rules, ZoneInfo(provider.timezone), now, reservations, busy)
+    occupancy = await load_occupancy(conn, provider.id, *load_span(service.rules, start, end), now)
+    judge = SlotJudge(service.rules, ZoneInfo(provider.timezone), now, occupancy)
     return schedule, judge

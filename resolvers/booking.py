@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,7 +13,7 @@ from typing import Any, TypeVar, cast
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import reservation_queries as rq
@@ -37,6 +39,7 @@ from resolvers.context import AppContext, parse_id
 ACTIVE = ("PENDING", "CONFIRMED", "PAID", "IN_PROGRESS")
 MAX_SEARCH = timedelta(days=62)
 MAX_SUGGESTIONS = 50
+WRITE_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class SmartBooking:
 
 
 Outcome = ReservationRecord | SmartBooking
-O = TypeVar("O", ReservationRecord, SmartBooking)
+Done = TypeVar("Done", ReservationRecord, SmartBooking)
 
 
 async def booking(app: AppContext, booking_id: str) -> ReservationRecord | None:
@@ -105,6 +108,7 @@ async def confirm_hold(
 
     async def work(conn: AsyncConnection, now: datetime) -> ReservationRecord:
         hold = await _own_hold(conn, hold_id, customer)
+        await rq.lock_provider_writes(conn, hold.provider_id)
         if hold.status == "HELD" and hold.expires_at is not None and hold.expires_at <= now:
             expired = await rq.set_status(conn, hold.id, "EXPIRED")
             await rq.append_audit(conn, expired, "HOLD_EXPIRED", "system", hold)
@@ -247,16 +251,35 @@ async def _once(
     key: str | None,
     operation: str,
     request: dict[str, Any],
-    work: Callable[[AsyncConnection, datetime], Awaitable[O]],
-) -> O | Problem:
+    work: Callable[[AsyncConnection, datetime], Awaitable[Done]],
+) -> Done | Problem:
     """Run `work` in one transaction; with a key, at most once per (caller, key), its outcome kept.
 
     The key row commits with the write (or with the typed failure), so a retry replays the
-    first outcome; a concurrent retry waits on the key row and then replays it.
+    first outcome; a concurrent retry waits on the key row and then replays it. A transaction
+    PostgreSQL aborted to break a deadlock runs again, whole.
     """
     if key is not None:
         checked_text(key, "idempotencyKey", 200)
     digest = hashlib.sha256(json.dumps([operation, request], sort_keys=True).encode()).hexdigest()
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            return await _once_in_transaction(app, caller, key, operation, digest, work)
+        except DBAPIError as error:
+            if not rq.is_retryable(error) or attempt == WRITE_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
+    raise AssertionError("unreachable")
+
+
+async def _once_in_transaction(
+    app: AppContext,
+    caller: str,
+    key: str | None,
+    operation: str,
+    digest: str,
+    work: Callable[[AsyncConnection, datetime], Awaitable[Done]],
+) -> Done | Problem:
     now = app.clock()
     async with app.engine.begin() as conn:
         if key is not None:
@@ -264,8 +287,8 @@ async def _once(
             if claim.conflict:
                 return IdempotencyConflictProblem(key)
             if claim.outcome is not None:
-                return cast(O | Problem, await _revive(conn, claim.outcome))
-        outcome: O | Problem
+                return cast(Done | Problem, await _revive(conn, claim.outcome))
+        outcome: Done | Problem
         try:
             outcome = await work(conn, now)
         except (ValidationProblem, NotFoundProblem, SlotUnavailableProblem, HoldExpiredProblem) as problem:
@@ -323,9 +346,10 @@ async def _judge_at(
 ) -> tuple[SlotJudge, bool]:
     rules = service.rules
     schedule = await load_schedule(conn, provider, service, start, start + rules.duration)
-    reservations, busy = await load_occupancy(conn, provider.id, *load_span(rules, start, start), now)
-    others = [r for r in reservations if r.id != str(moving)]
-    judge = SlotJudge(rules, ZoneInfo(provider.timezone), now, others, busy)
+    occupancy = await load_occupancy(conn, provider.id, *load_span(rules, start, start), now)
+    if moving is not None:
+        occupancy = occupancy.without(str(moving))
+    judge = SlotJudge(rules, ZoneInfo(provider.timezone), now, occupancy)
     return judge, is_offered(schedule, rules.duration, rules.interval, start)
 
 
@@ -339,6 +363,7 @@ async def _take(
     moving: UUID | None = None,
 ) -> None:
     """Clear stale holds in the way, then refuse a start the day view would not list."""
+    await rq.lock_provider_writes(conn, provider.id)
     for expired in await rq.expire_stale_holds(
         conn, provider.id, *load_span(service.rules, start, start), now
     ):
@@ -419,10 +444,10 @@ async def _suggestions(
     if not rules.duration <= requested <= timedelta(days=1):
         raise ValidationProblem("durationMinutes", f"must be at least the service's {rules.duration_minutes}")
     schedule = await load_schedule(conn, provider, service, start, end)
-    reservations, busy = await load_occupancy(
+    occupancy = await load_occupancy(
         conn, provider.id, start - rules.buffer_before, end + timedelta(days=1), now
     )
-    judge = SlotJudge(rules, ZoneInfo(provider.timezone), now, reservations, busy)
+    judge = SlotJudge(rules, ZoneInfo(provider.timezone), now, occupancy)
     return suggest(schedule, judge, preferred, start, end, requested, ZoneInfo(provider.timezone), limit)
 
 

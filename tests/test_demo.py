@@ -21,8 +21,14 @@ async def test_demo_seeds_a_los_angeles_provider_with_two_services_and_bookings(
     services = await setup.services_of(app_context, ids["providerId"])
     assert sorted(s.name for s in services) == ["Consultation", "Therapy session"]
     async with engine.connect() as conn:
-        booked = (await conn.execute(text("SELECT count(DISTINCT start_at::date) FROM reservations "
-                                          "WHERE provider_id = :p AND status = 'CONFIRMED'"),
-                                     {"p": ids["providerId"]})).scalar_one()
+        booked = (
+            await conn.execute(
+                text(
+                    "SELECT count(DISTINCT start_at::date) FROM reservations "
+                    "WHERE provider_id = :p AND status = 'CONFIRMED'"
+                ),
+                {"p": ids["providerId"]},
+            )
+        ).scalar_one()
         assert booked >= 4  # bookings spread over the week's working days
         assert (await conn.execute(text(OVERLAPS))).scalar_one() == 0

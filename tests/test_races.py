@@ -71,7 +71,10 @@ def servers(database_url: str) -> Iterator[list[str]]:
         for process in processes:
             process.terminate()
         for process in processes:
-            process.wait(10)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 async def post(http: httpx.AsyncClient, url: str, query: str, **variables: Any) -> dict[str, Any]:

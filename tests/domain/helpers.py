@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from domain.occupancy import BusyInterval, Reservation, ReservationKind
+from domain.occupancy import BusyInterval, Occupancy, Reservation, ReservationKind
 from domain.reasons import SlotJudge
 from domain.schedule import DateException, Schedule, Window, parse_windows
 from domain.service_rules import ServiceRules
@@ -63,7 +63,7 @@ def judge(
     reservations: list[Reservation] | None = None,
     calendar: list[BusyInterval] | None = None,
 ) -> SlotJudge:
-    return SlotJudge(service, ZoneInfo(zone), now, reservations or [], calendar or [])
+    return SlotJudge(service, ZoneInfo(zone), now, Occupancy.of(reservations or [], calendar or []))
 
 
 def local_times(instants: list[datetime], zone: str) -> list[str]:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from domain.availability import day_view, month_view
 from domain.local_time import local_date
-from domain.occupancy import BusyInterval, Reservation, ReservationKind
+from domain.occupancy import BusyInterval, Occupancy, Reservation, ReservationKind
 from domain.reasons import SlotJudge
 from domain.schedule import Schedule, Window
 from domain.service_rules import ServiceRules
@@ -86,7 +86,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         )
         for n in range(draw(st.integers(0, 4)))
     ]
-    judge = SlotJudge(rules, zone, now, reservations, calendar)
+    judge = SlotJudge(rules, zone, now, Occupancy.of(reservations, calendar))
     return Scenario(schedule, judge, ZoneInfo(draw(st.sampled_from(ZONES))), reservations, calendar)
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from domain.occupancy import ReservationKind
-from domain.reasons import DayReason, SlotReason, SlotVerdict, day_reason, horizon_end
+from domain.reasons import DayReason, SlotReason, day_reason, horizon_end
 from tests.domain.helpers import booking, busy, judge, rules, utc
 
 NOW = utc(2027, 3, 1, 12, 0)
@@ -91,11 +92,8 @@ def test_horizon_counts_dates_in_the_provider_zone() -> None:
     assert horizon_end(now, la, 90).astimezone(la).isoformat() == "2027-05-30T00:00:00-07:00"
 
 
-def verdicts(*reasons: SlotReason | None) -> list[SlotVerdict]:
-    return [
-        SlotVerdict(SLOT + timedelta(hours=n), SLOT + timedelta(hours=n, minutes=30), r)
-        for n, r in enumerate(reasons)
-    ]
+def verdicts(*reasons: SlotReason | None) -> Counter[SlotReason | None]:
+    return Counter(reasons)
 
 
 R = SlotReason
@@ -105,11 +103,11 @@ LATER = utc(2027, 3, 4, 0, 0)
 @pytest.mark.parametrize(
     ("day_end", "slots", "closed", "expected"),
     [
-        (NOW, [], False, DayReason.PAST),  # ends exactly now
-        (NOW, [], True, DayReason.PAST),  # PAST comes before BLOCKED
+        (NOW, verdicts(), False, DayReason.PAST),  # ends exactly now
+        (NOW, verdicts(), True, DayReason.PAST),  # PAST comes before BLOCKED
         (LATER, verdicts(R.PAST, R.PAST), False, DayReason.PAST),
-        (LATER, [], True, DayReason.BLOCKED),
-        (LATER, [], False, DayReason.NO_SERVICE_HOURS),
+        (LATER, verdicts(), True, DayReason.BLOCKED),
+        (LATER, verdicts(), False, DayReason.NO_SERVICE_HOURS),
         (LATER, verdicts(R.PAST, R.BEYOND_HORIZON), False, DayReason.BEYOND_HORIZON),
         (LATER, verdicts(R.NOTICE_PERIOD, R.BEYOND_HORIZON), False, DayReason.NOTICE_PERIOD),
         (LATER, verdicts(R.NOTICE_PERIOD, R.NOTICE_PERIOD), False, DayReason.NOTICE_PERIOD),
@@ -126,7 +124,7 @@ LATER = utc(2027, 3, 4, 0, 0)
     ],
 )
 def test_day_reason(
-    day_end: datetime, slots: list[SlotVerdict], closed: bool, expected: DayReason | None
+    day_end: datetime, slots: Counter[SlotReason | None], closed: bool, expected: DayReason | None
 ) -> None:
     assert day_reason(day_end, NOW, slots, closed) == expected
 
