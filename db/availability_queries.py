@@ -18,8 +18,8 @@ from domain.schedule import Schedule, effective_schedule
 
 
 def _micros(column: str) -> str:
-    """SQL for a timestamptz as int8 microseconds since the epoch."""
-    return f"(extract(epoch FROM {column}) * 1000000)::int8"
+    """SQL for a timestamptz as int8 microseconds since the epoch (float8 is exact to the µs here)."""
+    return f"round(date_part('epoch', {column}) * 1000000)::int8"
 
 
 async def load_provider_and_service(
@@ -84,19 +84,20 @@ _OCCUPANCY = text(
           AND tstzrange(start_at, end_at, '[)')
               && tstzrange(CAST(:start AS timestamptz), CAST(:end AS timestamptz), '[)')
     )
+    -- The aggregates of one SELECT see the rows in one order, so the arrays line up.
     SELECT * FROM (
-        SELECT coalesce(array_agg(id::text ORDER BY id), '{{}}') AS ids,
-               coalesce(array_agg(kind = 'HOLD' ORDER BY id), '{{}}') AS is_hold,
-               coalesce(array_agg({_micros("start_at")} ORDER BY id), '{{}}') AS own_start,
-               coalesce(array_agg({_micros("end_at")} ORDER BY id), '{{}}') AS own_end,
-               coalesce(array_agg({_micros("lower(occupied)")} ORDER BY id), '{{}}') AS occupied_start,
-               coalesce(array_agg({_micros("upper(occupied)")} ORDER BY id), '{{}}') AS occupied_end
+        SELECT coalesce(array_agg(id::text), '{{}}') AS ids,
+               coalesce(array_agg(kind = 'HOLD'), '{{}}') AS is_hold,
+               coalesce(array_agg({_micros("start_at")}), '{{}}') AS own_start,
+               coalesce(array_agg({_micros("end_at")}), '{{}}') AS own_end,
+               coalesce(array_agg({_micros("lower(occupied)")}), '{{}}') AS occupied_start,
+               coalesce(array_agg({_micros("upper(occupied)")}), '{{}}') AS occupied_end
         FROM r) AS reservations_found
     CROSS JOIN (
-        SELECT coalesce(array_agg(id::text ORDER BY id), '{{}}') AS busy_ids,
-               coalesce(array_agg(title ORDER BY id), '{{}}') AS busy_titles,
-               coalesce(array_agg({_micros("start_at")} ORDER BY id), '{{}}') AS busy_start,
-               coalesce(array_agg({_micros("end_at")} ORDER BY id), '{{}}') AS busy_end
+        SELECT coalesce(array_agg(id::text), '{{}}') AS busy_ids,
+               coalesce(array_agg(title), '{{}}') AS busy_titles,
+               coalesce(array_agg({_micros("start_at")}), '{{}}') AS busy_start,
+               coalesce(array_agg({_micros("end_at")}), '{{}}') AS busy_end
         FROM b) AS busy_found
     """
 )
