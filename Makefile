@@ -2,7 +2,7 @@
 PYTHON ?= python3
 BIN := .venv/bin
 
-.PHONY: install demo test bench
+.PHONY: install demo test bench bench-booking
 
 .venv/installed: pyproject.toml
 	$(PYTHON) -m venv .venv
@@ -23,3 +23,6 @@ test: install
 
 bench: install
 	$(BIN)/python -m bench.availability
+
+bench-booking: install
+	$(BIN)/python -m bench.booking
