@@ -32,6 +32,7 @@ class ReservationRecord:
     expires_at: datetime | None
     cancel_reason: str | None
     created_at: datetime
+    occupied: tuple[datetime, datetime]
 
     def as_json(self) -> dict[str, Any]:
         return {k: str(v) if v is not None else None for k, v in asdict(self).items()}
@@ -50,6 +51,7 @@ def _record(row: Row[Any]) -> ReservationRecord:
         row.expires_at,
         row.cancel_reason,
         row.created_at,
+        (row.occupied.lower, row.occupied.upper),
     )
 
 
@@ -208,6 +210,26 @@ async def expire_stale_holds(
             reservations.c.expires_at <= now,
             reservations.c.occupied.op("&&")(func.tstzrange(start, end, literal("[)"))),
         )
+        .values(status="EXPIRED", updated_at=func.now())
+        .returning(reservations)
+    )
+    return [_record(row) for row in rows]
+
+
+async def expire_due_holds(conn: AsyncConnection, now: datetime, limit: int) -> list[ReservationRecord]:
+    """Mark up to `limit` holds past expiry EXPIRED; rows another instance is expiring are skipped,
+    so each hold expires once however many instances sweep."""
+    due = (
+        select(reservations.c.id)
+        .where(reservations.c.status == "HELD", reservations.c.expires_at <= now)
+        .order_by(reservations.c.expires_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    rows = await conn.execute(
+        update(reservations)
+        .where(reservations.c.id.in_(due), reservations.c.status == "HELD")
         .values(status="EXPIRED", updated_at=func.now())
         .returning(reservations)
     )

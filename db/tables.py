@@ -182,3 +182,12 @@ reservation_audit = Table(
     Column("after", JSONB),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+provider_change_sequences = Table(
+    "provider_change_sequences",
+    metadata,
+    Column(
+        "provider_id", UUID(as_uuid=True), ForeignKey("providers.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("last_sequence", Integer, nullable=False),
+)

@@ -21,6 +21,7 @@ from db.availability_queries import load_occupancy, load_provider_and_service, l
 from db.records import ProviderRecord, ServiceRecord
 from db.reservation_queries import ReservationRecord
 from domain.availability import load_span
+from domain.changes import ChangeCause
 from domain.errors import (
     HoldExpiredProblem,
     IdempotencyConflictProblem,
@@ -34,6 +35,7 @@ from domain.occupancy import ReservationKind
 from domain.reasons import SlotJudge, SlotReason
 from domain.slots import is_offered
 from domain.suggestions import Suggestion, suggest
+from resolvers.changes import ChangeRecorder, changing
 from resolvers.context import AppContext, parse_id
 
 ACTIVE = ("PENDING", "CONFIRMED", "PAID", "IN_PROGRESS")
@@ -68,14 +70,16 @@ async def hold_slot(
     customer = _customer(customer_id)
     instant = _aware(start, "start")
 
-    async def work(conn: AsyncConnection, now: datetime) -> ReservationRecord:
+    async def work(changes: ChangeRecorder) -> ReservationRecord:
+        conn, now = changes.conn, changes.now
         provider, service = await _service(conn, service_id)
-        await _take(conn, provider, service, instant, now, customer)
+        await _take(changes, provider, service, instant, customer)
         expires = now + timedelta(minutes=service.rules.hold_minutes)
         hold = await _insert(
             conn, provider, service, instant, now, customer, ReservationKind.HOLD, "HELD", expires
         )
         await rq.append_audit(conn, hold, "HOLD_CREATED", customer, None)
+        await changes.record(provider.id, ChangeCause.HOLD_CREATED, [hold.occupied], service.id)
         return hold
 
     request = {"serviceId": service_id, "start": instant.isoformat()}
@@ -88,13 +92,15 @@ async def create_booking(
     customer = _customer(customer_id)
     instant = _aware(start, "start")
 
-    async def work(conn: AsyncConnection, now: datetime) -> ReservationRecord:
+    async def work(changes: ChangeRecorder) -> ReservationRecord:
+        conn, now = changes.conn, changes.now
         provider, service = await _service(conn, service_id)
-        await _take(conn, provider, service, instant, now, customer)
+        await _take(changes, provider, service, instant, customer)
         created = await _insert(
             conn, provider, service, instant, now, customer, ReservationKind.BOOKING, "CONFIRMED"
         )
         await rq.append_audit(conn, created, "BOOKING_CREATED", customer, None)
+        await changes.record(provider.id, ChangeCause.BOOKING_CREATED, [created.occupied], service.id)
         return created
 
     request = {"serviceId": service_id, "start": instant.isoformat()}
@@ -106,12 +112,14 @@ async def confirm_hold(
 ) -> ReservationRecord | Problem:
     customer = _customer(customer_id)
 
-    async def work(conn: AsyncConnection, now: datetime) -> ReservationRecord:
+    async def work(changes: ChangeRecorder) -> ReservationRecord:
+        conn, now = changes.conn, changes.now
         hold = await _own_hold(conn, hold_id, customer)
         await rq.lock_provider_writes(conn, hold.provider_id)
         if hold.status == "HELD" and hold.expires_at is not None and hold.expires_at <= now:
             expired = await rq.set_status(conn, hold.id, "EXPIRED")
             await rq.append_audit(conn, expired, "HOLD_EXPIRED", "system", hold)
+            await changes.record(hold.provider_id, ChangeCause.HOLD_EXPIRED, [hold.occupied], hold.service_id)
             hold = expired
         if hold.status == "EXPIRED":
             raise HoldExpiredProblem(str(hold.id), hold.expires_at)
@@ -123,6 +131,9 @@ async def confirm_hold(
         await rq.append_audit(conn, converted, "HOLD_CONVERTED", customer, hold)
         created = await _insert(conn, *found, hold.start, now, customer, ReservationKind.BOOKING, "CONFIRMED")
         await rq.append_audit(conn, created, "BOOKING_CREATED", customer, None)
+        await changes.record(
+            hold.provider_id, ChangeCause.BOOKING_CREATED, [created.occupied], hold.service_id
+        )
         return created
 
     return await _once(app, customer, idempotency_key, "confirmHold", {"holdId": hold_id}, work)
@@ -131,12 +142,14 @@ async def confirm_hold(
 async def release_hold(app: AppContext, hold_id: str, customer_id: str) -> ReservationRecord | Problem:
     customer = _customer(customer_id)
 
-    async def work(conn: AsyncConnection, now: datetime) -> ReservationRecord:
+    async def work(changes: ChangeRecorder) -> ReservationRecord:
+        conn = changes.conn
         hold = await _own_hold(conn, hold_id, customer)
         if hold.status != "HELD":
             return hold  # already released, expired or confirmed: nothing left to free
         released = await rq.set_status(conn, hold.id, "RELEASED")
         await rq.append_audit(conn, released, "HOLD_RELEASED", customer, hold)
+        await changes.record(hold.provider_id, ChangeCause.HOLD_RELEASED, [hold.occupied], hold.service_id)
         return released
 
     return await _once(app, customer, None, "releaseHold", {}, work)
@@ -147,12 +160,16 @@ async def cancel_booking(
 ) -> ReservationRecord | Problem:
     note = checked_text(reason, "reason", 500, required=False) or None if reason else None
 
-    async def work(conn: AsyncConnection, now: datetime) -> ReservationRecord:
+    async def work(changes: ChangeRecorder) -> ReservationRecord:
+        conn = changes.conn
         current = await _own_booking(conn, booking_id, customer_id)
         if current.status not in ACTIVE:
             return current
         cancelled = await rq.set_status(conn, current.id, "CANCELLED", note)
         await rq.append_audit(conn, cancelled, "BOOKING_CANCELLED", customer_id, current)
+        await changes.record(
+            current.provider_id, ChangeCause.BOOKING_CANCELLED, [current.occupied], current.service_id
+        )
         return cancelled
 
     return await _once(app, customer_id or "", None, "cancelBooking", {}, work)
@@ -167,20 +184,23 @@ async def reschedule_booking(
 ) -> ReservationRecord | Problem:
     instant = _aware(new_start, "newStart")
 
-    async def work(conn: AsyncConnection, now: datetime) -> ReservationRecord:
+    async def work(changes: ChangeRecorder) -> ReservationRecord:
+        conn, now = changes.conn, changes.now
         current = await _own_booking(conn, booking_id, customer_id)
         if current.status not in ACTIVE:
             raise ValidationProblem("bookingId", f"a {current.status.lower()} booking cannot be moved")
         found = await load_provider_and_service(conn, current.service_id)
         assert found is not None
         provider, service = found
-        await _take(conn, provider, service, instant, now, customer_id, moving=current.id)
+        await _take(changes, provider, service, instant, customer_id, moving=current.id)
         try:
             async with conn.begin_nested():
                 moved = await rq.move_reservation(conn, current.id, service.rules, instant)
         except IntegrityError as error:
             raise await _refusal(conn, error, provider, service, instant, now, current.id) from None
         await rq.append_audit(conn, moved, "BOOKING_RESCHEDULED", customer_id, current)
+        spans = [current.occupied, moved.occupied]
+        await changes.record(current.provider_id, ChangeCause.BOOKING_RESCHEDULED, spans, current.service_id)
         return moved
 
     request = {"bookingId": booking_id, "newStart": instant.isoformat()}
@@ -216,20 +236,22 @@ async def smart_book(
     """Hold and book the best-scored slot in one transaction; on a lost race, the next best."""
     customer = _customer(customer_id)
 
-    async def work(conn: AsyncConnection, now: datetime) -> SmartBooking:
+    async def work(changes: ChangeRecorder) -> SmartBooking:
+        conn, now = changes.conn, changes.now
         provider, service = await _service(conn, service_id)
         ranked = await _suggestions(
             conn, provider, service, preferred, search_from, search_to, None, MAX_SUGGESTIONS, now
         )
         for choice in ranked:
             try:
-                await _take(conn, provider, service, choice.start, now, customer)
+                await _take(changes, provider, service, choice.start, customer)
                 created = await _insert(
                     conn, provider, service, choice.start, now, customer, ReservationKind.BOOKING, "CONFIRMED"
                 )
             except SlotUnavailableProblem:
                 continue  # taken since it was scored: the next best
             await rq.append_audit(conn, created, "BOOKING_CREATED", customer, None)
+            await changes.record(provider.id, ChangeCause.BOOKING_CREATED, [created.occupied], service.id)
             return SmartBooking(created, choice.score, choice.time_difference)
         raise NotFoundProblem("searchTo", "available slot", "between searchFrom and searchTo")
 
@@ -242,6 +264,16 @@ async def smart_book(
     return await _once(app, customer, idempotency_key, "smartBook", request, work)
 
 
+async def expire_due_holds(app: AppContext, limit: int = 500) -> int:
+    """The background sweep: expire holds past their time and tell live subscribers, once per hold."""
+    async with changing(app) as changes:
+        expired = await rq.expire_due_holds(changes.conn, changes.now, limit)
+        for hold in expired:
+            await rq.append_audit(changes.conn, hold, "HOLD_EXPIRED", "system", None)
+            await changes.record(hold.provider_id, ChangeCause.HOLD_EXPIRED, [hold.occupied], hold.service_id)
+    return len(expired)
+
+
 # --- shared steps -------------------------------------------------------------------------------
 
 
@@ -251,7 +283,7 @@ async def _once(
     key: str | None,
     operation: str,
     request: dict[str, Any],
-    work: Callable[[AsyncConnection, datetime], Awaitable[Done]],
+    work: Callable[[ChangeRecorder], Awaitable[Done]],
 ) -> Done | Problem:
     """Run `work` in one transaction; with a key, at most once per (caller, key), its outcome kept.
 
@@ -278,10 +310,10 @@ async def _once_in_transaction(
     key: str | None,
     operation: str,
     digest: str,
-    work: Callable[[AsyncConnection, datetime], Awaitable[Done]],
+    work: Callable[[ChangeRecorder], Awaitable[Done]],
 ) -> Done | Problem:
-    now = app.clock()
-    async with app.engine.begin() as conn:
+    async with changing(app) as changes:
+        conn = changes.conn
         if key is not None:
             claim = await rq.claim_key(conn, caller, key, operation, digest)
             if claim.conflict:
@@ -290,7 +322,7 @@ async def _once_in_transaction(
                 return cast(Done | Problem, await _revive(conn, claim.outcome))
         outcome: Done | Problem
         try:
-            outcome = await work(conn, now)
+            outcome = await work(changes)
         except (ValidationProblem, NotFoundProblem, SlotUnavailableProblem, HoldExpiredProblem) as problem:
             outcome = problem
         if key is not None:
@@ -354,20 +386,22 @@ async def _judge_at(
 
 
 async def _take(
-    conn: AsyncConnection,
+    changes: ChangeRecorder,
     provider: ProviderRecord,
     service: ServiceRecord,
     start: datetime,
-    now: datetime,
     actor: str | None,
     moving: UUID | None = None,
 ) -> None:
-    """Clear stale holds in the way, then refuse a start the day view would not list."""
+    """Take the provider's write lock, clear stale holds in the way, then refuse a start the day
+    view would not list."""
+    conn, now = changes.conn, changes.now
     await rq.lock_provider_writes(conn, provider.id)
     for expired in await rq.expire_stale_holds(
         conn, provider.id, *load_span(service.rules, start, start), now
     ):
         await rq.append_audit(conn, expired, "HOLD_EXPIRED", "system", None)
+        await changes.record(provider.id, ChangeCause.HOLD_EXPIRED, [expired.occupied], expired.service_id)
     judge, offered = await _judge_at(conn, provider, service, start, now, moving)
     verdict = judge.judge_write(start, offered)
     if verdict.reason is not None:

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import setup_queries as q
 from db.records import ExceptionRecord, ProviderRecord, ScheduleRecord, ServiceRecord, WeeklyPlan
 from domain.availability import check_view_distance
+from domain.changes import ChangeCause, Span
 from domain.errors import NotFoundProblem, ValidationProblem, checked_text
-from domain.local_time import local_date, zone_named
+from domain.local_time import local_date, start_of_day, zone_named
 from domain.schedule import DateException, parse_week, parse_windows
 from domain.service_rules import checked_price, checked_rules
+from resolvers.changes import changing
 from resolvers.context import AppContext, parse_id
 
 Spans = Sequence[tuple[str, str]]
+WHOLE_WEEK_REACH_DAYS = 2 * 366  # a new week changes every date a view may ask for
 Week = Sequence[tuple[int, Spans]]
 
 
@@ -79,8 +83,11 @@ async def set_weekly_schedule(
 ) -> ScheduleRecord:
     """Replace the whole week of a provider or of one service."""
     week = parse_week(days)
-    async with app.engine.begin() as conn:
+    async with changing(app) as changes:
+        conn = changes.conn
         owner = await _owner(conn, provider_id, service_id)
+        spans = [(changes.now - timedelta(days=1), changes.now + timedelta(days=WHOLE_WEEK_REACH_DAYS))]
+        await changes.record(owner.provider.id, ChangeCause.SCHEDULE_CHANGED, spans)
         default_zone = owner.provider.timezone
         if owner.service is not None and owner.service.own_schedule is not None:
             default_zone = owner.service.own_schedule.timezone
@@ -111,9 +118,12 @@ async def add_date_exception(
     if not closed and not parsed:
         raise ValidationProblem("windows", "give the date's own windows, or set closed: true")
     note = checked_text(reason, "reason", 500, required=False) or None if reason else None
-    async with app.engine.begin() as conn:
+    async with changing(app) as changes:
+        conn = changes.conn
         owner = await _owner(conn, provider_id, service_id)
-        check_view_distance(day, local_date(app.clock(), zone_named(owner.provider.timezone)), "date")
+        zone = zone_named(owner.provider.timezone)
+        check_view_distance(day, local_date(app.clock(), zone), "date")
+        await changes.record(owner.provider.id, ChangeCause.SCHEDULE_CHANGED, [_date_span(day, zone)])
         service_key = owner.service.id if owner.service else None
         added = await q.put_exception(
             conn, owner.provider.id, service_key, DateException(day, closed, parsed, note)
@@ -123,12 +133,15 @@ async def add_date_exception(
 
 async def remove_date_exception(app: AppContext, exception_id: str) -> ScheduleRecord:
     key = parse_id(exception_id, "id", "date exception")
-    async with app.engine.begin() as conn:
+    async with changing(app) as changes:
+        conn = changes.conn
         removed = await q.delete_exception(conn, key)
         if removed is None:
             raise NotFoundProblem("id", "date exception", exception_id)
         provider = await q.get_provider(conn, removed.provider_id)
         assert provider is not None
+        span = _date_span(removed.exception.day, zone_named(provider.timezone))
+        await changes.record(provider.id, ChangeCause.SCHEDULE_CHANGED, [span])
         service = await q.get_service(conn, removed.service_id) if removed.service_id else None
         return await q.schedule_of(conn, provider, service)
 
@@ -160,6 +173,11 @@ async def schedule(app: AppContext, provider_id: str, service_id: str | None) ->
     async with app.engine.connect() as conn:
         owner = await _owner(conn, None if service_id else provider_id, service_id)
         return await q.schedule_of(conn, owner.provider, owner.service)
+
+
+def _date_span(day: date, zone: ZoneInfo) -> Span:
+    """A date of a schedule, widened by a day either way for schedules in another zone."""
+    return start_of_day(day - timedelta(days=1), zone), start_of_day(day + timedelta(days=2), zone)
 
 
 async def _provider(conn: AsyncConnection, raw_id: str) -> ProviderRecord:

@@ -43,6 +43,7 @@ from schema.inputs import (
     week,
 )
 from schema.scalars import SCALARS, TimeZone
+from schema.subscriptions import Subscription
 from schema.types import DayAvailability, MonthAvailability, Provider, Schedule, Service
 
 HoldResult = Annotated[
@@ -230,6 +231,7 @@ class Mutation:
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
     config=StrawberryConfig(scalar_map=SCALARS),
 )

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from starlette.applications import Starlette
@@ -11,12 +15,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from db.engine import create_engine
+from resolvers import booking
 from resolvers.context import AppContext, Clock, system_clock
 from schema.context import RequestContext
 from schema.schema import schema
 from slotwise.config import Settings
+from slotwise.events import change_hub
+
+log = logging.getLogger("slotwise")
 
 
 class SlotwiseGraphQL(GraphQL[RequestContext, None]):
@@ -25,7 +34,11 @@ class SlotwiseGraphQL(GraphQL[RequestContext, None]):
             schema,
             graphql_ide="graphiql" if settings.env == "development" else None,
             allow_queries_via_get=False,
-            subscription_protocols=("graphql-transport-ws",),
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            keep_alive=True,
+            keep_alive_interval=settings.keep_alive_seconds,
+            max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+            connection_init_wait_timeout=timedelta(seconds=10),
         )
         self.app_context = app
 
@@ -35,15 +48,28 @@ class SlotwiseGraphQL(GraphQL[RequestContext, None]):
 
 def create_app(settings: Settings, database_url: str, clock: Clock = system_clock) -> Starlette:
     engine = create_engine(database_url, settings.db_pool_size)
-    graphql = SlotwiseGraphQL(AppContext(engine, clock), settings)
+    hub = change_hub(settings.redis_url)
+    context = AppContext(engine, clock, feed=hub)
+    graphql = SlotwiseGraphQL(context, settings)
 
     async def healthz(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+        """The process is up; with the live subscriptions and asyncio tasks it holds, to spot leaks."""
+        return JSONResponse(
+            {"status": "ok", "liveSubscriptions": hub.subscribers, "tasks": len(asyncio.all_tasks())}
+        )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await engine.dispose()
+        await hub.start()
+        sweeper = asyncio.create_task(_sweep_holds(context, settings.hold_sweep_seconds), name="hold-sweeper")
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await hub.stop()
+            await engine.dispose()
 
     app = Starlette(
         routes=[
@@ -54,4 +80,15 @@ def create_app(settings: Settings, database_url: str, clock: Clock = system_cloc
         lifespan=lifespan,
     )
     app.state.engine = engine
+    app.state.hub = hub
     return app
+
+
+async def _sweep_holds(context: AppContext, every: float) -> None:
+    """Expire holds past their time; safe on every instance (each hold expires once)."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await booking.expire_due_holds(context)
+        except Exception:
+            log.exception("hold sweep failed")

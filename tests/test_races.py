@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,61 +15,14 @@ from sqlalchemy import text
 
 from tests.api.booking_fixtures import CREATE_BOOKING, HOLD, OVERLAPS, RESCHEDULE
 from tests.api.fixtures import CREATE_PROVIDER, CREATE_SERVICE, SET_WEEK, week
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.servers import uvicorn_servers
 
 
 @pytest.fixture(scope="module")
 def servers(database_url: str) -> Iterator[list[str]]:
     """Two uvicorn processes of the real app, sharing the test database."""
-    env = os.environ | {"DATABASE_URL": database_url, "SLOTWISE_DB_POOL_SIZE": "20"}
-    ports = [_free_port(), _free_port()]
-    processes = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "slotwise.asgi:build",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--loop",
-                "asyncio",
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-        )
-        for port in ports
-    ]
-    urls = [f"http://127.0.0.1:{port}" for port in ports]
-    try:
-        deadline = time.monotonic() + 30
-        for url in urls:
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "servers did not start"
-                time.sleep(0.1)
+    with uvicorn_servers(database_url) as urls:
         yield urls
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
 
 
 async def post(http: httpx.AsyncClient, url: str, query: str, **variables: Any) -> dict[str, Any]:
