@@ -74,7 +74,7 @@ async def load_schedule(
 _OCCUPANCY = text(
     f"""
     WITH r AS (
-        SELECT id, kind, start_at, end_at, occupied FROM reservations
+        SELECT id, kind, start_at, end_at, occupied, expires_at FROM reservations
         WHERE provider_id = :provider AND {BLOCKING_SQL}
           AND occupied && tstzrange(CAST(:start AS timestamptz), CAST(:end AS timestamptz), '[)')
           AND (expires_at IS NULL OR expires_at > CAST(:now AS timestamptz))
@@ -91,7 +91,8 @@ _OCCUPANCY = text(
                coalesce(array_agg({_micros("start_at")}), '{{}}') AS own_start,
                coalesce(array_agg({_micros("end_at")}), '{{}}') AS own_end,
                coalesce(array_agg({_micros("lower(occupied)")}), '{{}}') AS occupied_start,
-               coalesce(array_agg({_micros("upper(occupied)")}), '{{}}') AS occupied_end
+               coalesce(array_agg({_micros("upper(occupied)")}), '{{}}') AS occupied_end,
+               coalesce(array_agg(coalesce({_micros("expires_at")}, 0)), '{{}}') AS hold_expires
         FROM r) AS reservations_found
     CROSS JOIN (
         SELECT coalesce(array_agg(id::text), '{{}}') AS busy_ids,
@@ -122,4 +123,5 @@ async def load_occupancy(
         row.busy_titles,
         micros(row.busy_start),
         micros(row.busy_end),
+        micros(row.hold_expires),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 
@@ -10,7 +11,7 @@ import numpy as np
 
 from domain.errors import ValidationProblem
 from domain.local_time import local_date, start_of_day
-from domain.occupancy import MICROSECOND, from_micros, micros, to_micros
+from domain.occupancy import MICROSECOND, Micros, from_micros, micros, to_micros
 from domain.reasons import (
     AVAILABLE,
     REASON_ORDER,
@@ -35,6 +36,7 @@ class DayView:
     day: date
     verdicts: list[SlotVerdict]
     windows: list[tuple[str, str]]
+    stable_until: datetime  # the clock alone changes nothing in this view before then
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class DayStatus:
 class MonthView:
     first_day: date
     days: list[DayStatus]
+    stable_until: datetime  # the clock alone changes nothing in this view before then
 
 
 def day_bounds(day: date, zone: tzinfo) -> tuple[datetime, datetime]:
@@ -98,9 +101,34 @@ def judged_between(schedule: Schedule, judge: SlotJudge, start: datetime, end: d
 
 def day_view(schedule: Schedule, judge: SlotJudge, day: date, zone: tzinfo) -> DayView:
     start, end = day_bounds(day, zone)
+    verdicts = judged_between(schedule, judge, start, end)
+    starts = micros([to_micros(v.start) for v in verdicts])
     return DayView(
-        day, judged_between(schedule, judge, start, end), _windows_seen(schedule, start, end, zone)
+        day, verdicts, _windows_seen(schedule, start, end, zone), stable_until(judge, starts, [start, end])
     )
+
+
+def stable_until(judge: SlotJudge, starts: Micros, edges: Sequence[datetime]) -> datetime:
+    """The next moment the clock alone could change a view of these candidate starts.
+
+    Then a slot enters its notice period or the past, a hold runs out, the horizon moves on
+    (the provider's midnight), or one of the view's dates ends. A cached view is good until then.
+    """
+    now = to_micros(judge.now)
+    holds = judge.occupancy.hold_expires
+    tomorrow = start_of_day(local_date(judge.now, judge.zone) + timedelta(days=1), judge.zone)
+    # a hold stops blocking at expiry, a date is past at its end, the horizon moves at midnight
+    moments = np.concatenate(
+        [
+            # a slot turns NOTICE_PERIOD once now > start - notice, and PAST once now > start
+            starts - judge.rules.min_notice // MICROSECOND + 1,
+            starts + 1,
+            holds[holds > 0] if holds is not None else micros([]),
+            micros([to_micros(t) for t in (*edges, tomorrow)]),
+        ]
+    )
+    later = moments[moments > now]
+    return from_micros(int(later.min())) if len(later) else tomorrow
 
 
 def month_view(schedule: Schedule, judge: SlotJudge, first_day: date, zone: tzinfo) -> MonthView:
@@ -123,17 +151,15 @@ def month_view(schedule: Schedule, judge: SlotJudge, first_day: date, zone: tzin
         counts.update(zip(REASON_ORDER, row[1:], strict=True))
         closed = _closed(schedule, bounds[n], bounds[n + 1])
         statuses.append(DayStatus(day, row[0], day_reason(bounds[n + 1], judge.now, counts, closed)))
-    return MonthView(first_day, statuses)
+    return MonthView(first_day, statuses, stable_until(judge, starts, bounds))
 
 
-def first_available_day(
-    schedule: Schedule, judge: SlotJudge, start: datetime, end: datetime, zone: tzinfo
-) -> date | None:
-    """The viewer's date of the first available slot starting in [start, end)."""
+def first_available(schedule: Schedule, judge: SlotJudge, start: datetime, end: datetime) -> datetime | None:
+    """The first available slot starting in [start, end)."""
     rules = judge.rules
     starts, _ = candidate_spans(schedule, rules.duration, rules.interval, start, end)
     available = np.flatnonzero(judge.codes(starts, starts + rules.duration // MICROSECOND) == AVAILABLE)
-    return local_date(from_micros(starts[available[0]]), zone) if len(available) else None
+    return from_micros(starts[available[0]]) if len(available) else None
 
 
 def next_available_search(

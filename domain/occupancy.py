@@ -86,6 +86,7 @@ class Occupancy:
     busy_titles: Sequence[str | None]
     busy_start: Micros
     busy_end: Micros
+    hold_expires: Micros | None = None  # when each hold stops blocking (0 for bookings)
 
     @classmethod
     def of(cls, reservations: Sequence[Reservation] = (), busy: Sequence[BusyInterval] = ()) -> Occupancy:
@@ -116,6 +117,7 @@ class Occupancy:
             self.busy_titles,
             self.busy_start,
             self.busy_end,
+            None if self.hold_expires is None else self.hold_expires[keep],
         )
 
     def reservation(self, index: int) -> Reservation:

@@ -95,6 +95,7 @@ class SlotJudge:
         occupancy: Occupancy | None = None,
     ) -> None:
         self.rules = rules
+        self.zone = provider_zone
         self.now = now
         self.notice_end = now + rules.min_notice
         self.horizon_end = horizon_end(now, provider_zone, rules.horizon_days)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,7 +17,7 @@ from domain.availability import (
     check_view_distance,
     day_bounds,
     day_view,
-    first_available_day,
+    first_available,
     load_span,
     month_days,
     month_view,
@@ -28,6 +29,7 @@ from domain.local_time import local_date, zone_named
 from domain.reasons import SlotJudge
 from domain.schedule import Schedule
 from resolvers.context import AppContext, parse_id
+from resolvers.view_codec import day_from_json, day_to_json, month_from_json, month_to_json
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,10 @@ async def month_availability(
 ) -> MonthAvailability:
     first_day = parse_month(month)
     now = app.clock()
+    key = f"month|{service_id}|{first_day:%Y-%m}|{timezone or ''}"
+    seen = await app.cache.get(key, service_id, now)
+    if seen.value is not None:
+        return _month_from_cache(seen.value)
     async with app.engine.connect() as conn:
         provider, service = await _service(conn, service_id)
         zone = zone_named(timezone or provider.timezone)
@@ -60,23 +66,51 @@ async def month_availability(
         schedule, judge = await _judged(conn, provider, service, start, end, now)
         view = month_view(schedule, judge, first_day, zone)
         next_day, rest = next_available_search(view, judge, zone)
+        until = view.stable_until
         if rest is not None:
             schedule, judge = await _judged(conn, provider, service, *rest, now)
-            next_day = first_available_day(schedule, judge, *rest, zone)
-    return MonthAvailability(f"{first_day:%Y-%m}", zone.key, str(provider.id), view, next_day)
+            found = first_available(schedule, judge, *rest)
+            if found is not None:
+                next_day = local_date(found, zone)
+                until = min(until, found - service.rules.min_notice)
+    result = MonthAvailability(f"{first_day:%Y-%m}", zone.key, str(provider.id), view, next_day)
+    value = {
+        "month": result.month,
+        "timezone": result.timezone,
+        "provider": result.provider_id,
+        "next": next_day.isoformat() if next_day else None,
+        "view": month_to_json(view),
+    }
+    await app.cache.put(key, service_id, str(provider.id), seen, value, until)
+    return result
 
 
 async def day_availability(
     app: AppContext, service_id: str, day: date, timezone: str | None
 ) -> DayAvailability:
     now = app.clock()
+    key = f"day|{service_id}|{day}|{timezone or ''}"
+    seen = await app.cache.get(key, service_id, now)
+    if seen.value is not None:
+        value = seen.value
+        return DayAvailability(value["timezone"], value["provider"], day_from_json(value["view"]))
     async with app.engine.connect() as conn:
         provider, service = await _service(conn, service_id)
         zone = zone_named(timezone or provider.timezone)
         check_view_distance(day, local_date(now, zone), "date")
         start, end = day_bounds(day, zone)
         schedule, judge = await _judged(conn, provider, service, start, end, now)
-    return DayAvailability(zone.key, str(provider.id), day_view(schedule, judge, day, zone))
+    view = day_view(schedule, judge, day, zone)
+    value = {"timezone": zone.key, "provider": str(provider.id), "view": day_to_json(view)}
+    await app.cache.put(key, service_id, str(provider.id), seen, value, view.stable_until)
+    return DayAvailability(zone.key, str(provider.id), view)
+
+
+def _month_from_cache(value: dict[str, Any]) -> MonthAvailability:
+    next_day = date.fromisoformat(value["next"]) if value["next"] else None
+    return MonthAvailability(
+        value["month"], value["timezone"], value["provider"], month_from_json(value["view"]), next_day
+    )
 
 
 async def _service(conn: AsyncConnection, service_id: str) -> tuple[ProviderRecord, ServiceRecord]:

@@ -53,7 +53,7 @@ async def changing(app: AppContext) -> AsyncIterator[ChangeRecorder]:
 
 async def publish(app: AppContext, changes: list[AvailabilityChange]) -> None:
     for change in changes:
-        app.cache.saw(change.provider_id, change.sequence)
+        await app.cache.saw(change.provider_id, change.sequence)
         try:
             await app.feed.publish(change)
         except Exception:  # the change is committed; a subscriber sees the gap in sequence numbers

@@ -31,15 +31,28 @@ class ChangeFeed(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class CacheLookup:
+    """A cached value, or a miss with the provider's version as it stood before computing afresh."""
+
+    value: Any | None = None
+    provider_id: str | None = None
+    version: int | None = None
+
+
 class ViewCache(Protocol):
-    """Computed views keyed by what they were computed from, including the provider's sequence."""
+    """Computed views, each good while its provider's version stands and its clock allows.
 
-    def saw(self, provider_id: str, sequence: int) -> None: ...
+    A write bumps the version (after commit, before answering), so a read anywhere after the
+    write has answered misses the old entry.
+    """
 
-    async def get(self, key: str, provider_id: str, now: datetime) -> Any | None: ...
+    async def saw(self, provider_id: str, sequence: int) -> None: ...
+
+    async def get(self, key: str, service_id: str, now: datetime) -> CacheLookup: ...
 
     async def put(
-        self, key: str, provider_id: str, sequence: int, value: Any, valid_until: datetime
+        self, key: str, service_id: str, provider_id: str, seen: CacheLookup, value: Any, until: datetime
     ) -> None: ...
 
 
@@ -56,13 +69,15 @@ class SilentFeed:
 
 
 class NoCache:
-    def saw(self, provider_id: str, sequence: int) -> None:
+    async def saw(self, provider_id: str, sequence: int) -> None:
         return None
 
-    async def get(self, key: str, provider_id: str, now: datetime) -> Any | None:
-        return None
+    async def get(self, key: str, service_id: str, now: datetime) -> CacheLookup:
+        return CacheLookup()
 
-    async def put(self, key: str, provider_id: str, sequence: int, value: Any, valid_until: datetime) -> None:
+    async def put(
+        self, key: str, service_id: str, provider_id: str, seen: CacheLookup, value: Any, until: datetime
+    ) -> None:
         return None
 
 

@@ -24,6 +24,7 @@ from schema.context import RequestContext
 from schema.schema import schema
 from slotwise.config import Settings
 from slotwise.events import change_hub
+from slotwise.view_cache import LocalViewCache, RedisViewCache
 
 log = logging.getLogger("slotwise")
 
@@ -49,7 +50,8 @@ class SlotwiseGraphQL(GraphQL[RequestContext, None]):
 def create_app(settings: Settings, database_url: str, clock: Clock = system_clock) -> Starlette:
     engine = create_engine(database_url, settings.db_pool_size)
     hub = change_hub(settings.redis_url)
-    context = AppContext(engine, clock, feed=hub)
+    cache = RedisViewCache(settings.redis_url) if settings.redis_url else LocalViewCache()
+    context = AppContext(engine, clock, feed=hub, cache=cache)
     graphql = SlotwiseGraphQL(context, settings)
 
     async def healthz(request: Request) -> JSONResponse:
@@ -69,6 +71,8 @@ def create_app(settings: Settings, database_url: str, clock: Clock = system_cloc
             with contextlib.suppress(asyncio.CancelledError):
                 await sweeper
             await hub.stop()
+            if isinstance(cache, RedisViewCache):
+                await cache.close()
             await engine.dispose()
 
     app = Starlette(

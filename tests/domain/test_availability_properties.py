@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from domain.availability import day_view, month_view
 from domain.local_time import local_date
-from domain.occupancy import BusyInterval, Occupancy, Reservation, ReservationKind
+from domain.occupancy import BusyInterval, Occupancy, Reservation, ReservationKind, micros, to_micros
 from domain.reasons import SlotJudge
 from domain.schedule import Schedule, Window
 from domain.service_rules import ServiceRules
@@ -150,3 +150,33 @@ def test_available_instants_do_not_depend_on_the_viewer_zone(scenario: Scenario,
         }
 
     assert available_in(viewer) == available_in(ZoneInfo(other_name))
+
+
+@settings(max_examples=100, deadline=None)
+@given(scenarios(), st.floats(0, 1))
+def test_a_view_holds_until_its_stable_until(scenario: Scenario, fraction: float) -> None:
+    """What the cache relies on: before stable_until, the clock alone changes nothing in a view."""
+    schedule, judge, viewer = scenario.schedule, scenario.judge, scenario.viewer
+    occupancy = Occupancy.of(scenario.reservations, scenario.calendar)
+    holds = [r for r in scenario.reservations if r.kind is ReservationKind.HOLD]
+    expiring = Occupancy(
+        **{
+            **occupancy.__dict__,
+            "hold_expires": micros(
+                [
+                    to_micros(judge.now + timedelta(minutes=7)) if r.kind is ReservationKind.HOLD else 0
+                    for r in scenario.reservations
+                ]
+            ),
+        }
+    )
+    judge = SlotJudge(judge.rules, schedule.zone, judge.now, expiring)
+    day = local_date(judge.now, viewer) + timedelta(days=1)
+    view = day_view(schedule, judge, day, viewer)
+    later = judge.now + (view.stable_until - judge.now - timedelta(microseconds=1)) * fraction
+    # at `later` the holds that expired by then are gone, as the database would load them
+    alive = [r for r in scenario.reservations if r not in holds or judge.now + timedelta(minutes=7) > later]
+    again = SlotJudge(judge.rules, schedule.zone, later, Occupancy.of(alive, scenario.calendar))
+    assert [v.reason for v in day_view(schedule, again, day, viewer).verdicts] == [
+        v.reason for v in view.verdicts
+    ]
