@@ -90,3 +90,33 @@ async def test_holds_releases_and_expiries_are_pushed_with_gapless_sequences(
         assert causes == ["HOLD_CREATED", "HOLD_RELEASED", "HOLD_CREATED", "HOLD_EXPIRED"]
         sequences = [e["sequence"] for e in events]
         assert sequences == list(range(sequences[0], sequences[0] + 4))
+
+
+DAY = """query($id: ID!, $date: Date!) { dayAvailability(serviceId: $id, date: $date) {
+  availableSlots { time } unavailableSlots { time reason } } }"""
+MONTH = """query($id: ID!, $month: String!) { monthAvailability(serviceId: $id, month: $month) {
+  availableDates { date availableSlots } } }"""
+
+
+async def test_a_read_on_the_other_instance_right_after_a_booking_never_shows_the_slot(
+    servers: list[str],
+) -> None:
+    a, b = servers
+    async with httpx.AsyncClient() as http:
+        service_id = await utc_service(http, a)
+        month = day_ahead()[:7]
+
+        async def counts() -> dict[str, int]:
+            view = await post(http, a, MONTH, id=service_id, month=month)
+            return {d["date"]: d["availableSlots"] for d in view["availableDates"]}
+
+        for _ in range(3):  # warm A's cache (the first read also teaches it the service's provider)
+            day = await post(http, a, DAY, id=service_id, date=day_ahead())
+            before = await counts()
+        assert "10:00" in [s["time"] for s in day["availableSlots"]]
+        await post(
+            http, b, CREATE_BOOKING, input={"serviceId": service_id, "start": at(10), "customerId": "z"}
+        )
+        day = await post(http, a, DAY, id=service_id, date=day_ahead())
+        assert {"time": "10:00", "reason": "BOOKED"} in day["unavailableSlots"]
+        assert (await counts())[day_ahead()] == before[day_ahead()] - 1
