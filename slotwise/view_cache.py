@@ -23,6 +23,7 @@ log = logging.getLogger("slotwise.cache")
 _BUMP = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
+redis.call('EXPIRE', KEYS[1], 86400)  -- outlives every entry (ttl_seconds), so none outlives it
 return 1
 """
 
