@@ -160,3 +160,20 @@ async def test_a_thousand_subscribe_cycles_leave_nothing_behind(servers: list[st
             await asyncio.sleep(0.1)
         assert [h["liveSubscriptions"] for h in after] == [0, 0]
         assert all(h["tasks"] <= b["tasks"] for h, b in zip(after, before, strict=True)), (before, after)
+
+
+async def test_one_connection_holds_a_bounded_number_of_subscriptions(servers: list[str]) -> None:
+    async with httpx.AsyncClient() as http:
+        service_id = await utc_service(http, servers[0])
+    document = {"query": DAY_UPDATES, "variables": {"id": service_id, "date": day_ahead()}}
+    async with websockets.connect(websocket_url(servers[0]), subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init"}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        for n in range(20):  # SLOTWISE_MAX_SUBSCRIPTIONS defaults to 20
+            await ws.send(json.dumps({"id": str(n), "type": "subscribe", "payload": document}))
+            snapshot = json.loads(await ws.recv())
+            assert (snapshot["id"], snapshot["type"]) == (str(n), "next")
+        await ws.send(json.dumps({"id": "21", "type": "subscribe", "payload": document}))
+        refused = json.loads(await ws.recv())
+        assert refused["id"] == "21" and refused["type"] == "error"
+        assert "limit" in refused["payload"][0]["message"]
