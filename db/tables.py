@@ -191,3 +191,36 @@ provider_change_sequences = Table(
     ),
     Column("last_sequence", Integer, nullable=False),
 )
+
+calendar_connections = Table(
+    "calendar_connections",
+    metadata,
+    Column(
+        "provider_id", UUID(as_uuid=True), ForeignKey("providers.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("status", Text, nullable=False),
+    Column("access_token_encrypted", Text),
+    Column("access_token_expires_at", DateTime(timezone=True)),
+    Column("refresh_token_encrypted", Text, nullable=False),
+    Column("last_synced_at", DateTime(timezone=True)),
+    Column("last_error", Text),
+    _created(),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+calendar_selections = Table(
+    "calendar_selections",
+    metadata,
+    Column("provider_id", UUID(as_uuid=True), primary_key=True),
+    Column("calendar_id", Text, primary_key=True),
+    Column("summary", Text),
+    Column("time_zone", Text, nullable=False),
+    Column("access_role", Text, nullable=False),
+    Column("selected", Boolean, nullable=False),
+    Column("sync_token", Text),
+    Column("channel_id", Text),
+    Column("channel_resource_id", Text),
+    Column("channel_token", Text),
+    Column("channel_expires_at", DateTime(timezone=True)),
+    Column("last_synced_at", DateTime(timezone=True)),
+)

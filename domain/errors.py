@@ -55,8 +55,17 @@ class IdempotencyConflictProblem(Exception):
         self.key = key
 
 
+class ExternalServiceProblem(Exception):
+    """An outside service (Google) could not do its part; nothing was changed."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 Problem = (
-    ValidationProblem
+    ExternalServiceProblem
+    | ValidationProblem
     | NotFoundProblem
     | SlotUnavailableProblem
     | HoldExpiredProblem

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -13,6 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from domain.changes import AvailabilityChange
 from domain.errors import NotFoundProblem
+from integrations.google_calendar import GoogleCalendar
+from integrations.token_vault import TokenVault
 
 Clock = Callable[[], datetime]
 
@@ -82,11 +84,23 @@ class NoCache:
 
 
 @dataclass(frozen=True)
+class CalendarSetup:
+    """Google Calendar as this server is configured to reach it."""
+
+    google: GoogleCalendar
+    vault: TokenVault
+    webhook_url: str | None = None  # where Google pushes; None: no push channels, periodic sync only
+    channel_ttl: timedelta = timedelta(days=7)
+    stale_after: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
 class AppContext:
     engine: AsyncEngine
     clock: Clock = system_clock
     feed: ChangeFeed = field(default_factory=SilentFeed)
     cache: ViewCache = field(default_factory=NoCache)
+    calendar: CalendarSetup | None = None
 
 
 def parse_id(value: str, field: str, kind: str) -> UUID:

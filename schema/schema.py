@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import date
 from typing import Annotated
 
@@ -10,8 +11,10 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
 
 from db.reservation_queries import ReservationRecord
-from resolvers import availability, booking, setup
+from domain.errors import ExternalServiceProblem, NotFoundProblem, ValidationProblem
+from resolvers import availability, booking, calendar, setup
 from resolvers.booking import SmartBooking as SmartBookingRecord
+from resolvers.calendar import CalendarStatus
 from schema.booking_inputs import (
     CancelBookingInput,
     ConfirmHoldInput,
@@ -32,8 +35,14 @@ from schema.booking_types import (
     failure,
     smart_booking,
 )
+from schema.calendar_types import (
+    CalendarConnection,
+    CalendarSelectionInput,
+    CalendarUnavailable,
+    ConnectGoogleCalendarInput,
+)
 from schema.context import Info
-from schema.errors import NotFound, ValidationError, or_error_result, or_graphql_error, or_problem
+from schema.errors import NotFound, ValidationError, as_error, or_error_result, or_graphql_error, or_problem
 from schema.inputs import (
     CreateProviderInput,
     CreateServiceInput,
@@ -57,6 +66,9 @@ BookingResult = Annotated[
 SmartBookingResult = Annotated[
     SmartBooking | SlotUnavailable | NotFound | ValidationError | IdempotencyConflict,
     strawberry.union("SmartBookingResult"),
+]
+CalendarResult = Annotated[
+    CalendarConnection | ValidationError | NotFound | CalendarUnavailable, strawberry.union("CalendarResult")
 ]
 ProviderResult = Annotated[Provider | ValidationError, strawberry.union("ProviderResult")]
 ServiceResult = Annotated[Service | ValidationError | NotFound, strawberry.union("ServiceResult")]
@@ -226,6 +238,42 @@ class Mutation:
             )
         )
         return smart_booking(outcome) if isinstance(outcome, SmartBookingRecord) else failure(outcome)  # type: ignore[return-value]
+
+    @strawberry.mutation(
+        description="Exchanges an OAuth code for tokens, lists the calendars (primary counts), syncs."
+    )
+    async def connect_google_calendar(self, info: Info, input: ConnectGoogleCalendarInput) -> CalendarResult:
+        return await _calendar_result(
+            calendar.connect_google_calendar(
+                info.context.app, input.provider_id, input.authorization_code, input.redirect_uri
+            )
+        )
+
+    @strawberry.mutation(description="Forgets the tokens and the synced busy time; stops push channels.")
+    async def disconnect_google_calendar(self, info: Info, provider_id: strawberry.ID) -> CalendarResult:
+        return await _calendar_result(calendar.disconnect_google_calendar(info.context.app, provider_id))
+
+    @strawberry.mutation(description="Chooses which of the provider's calendars block slots.")
+    async def set_calendar_selection(self, info: Info, input: CalendarSelectionInput) -> CalendarResult:
+        return await _calendar_result(
+            calendar.set_calendar_selection(info.context.app, input.provider_id, input.calendar_ids)
+        )
+
+    @strawberry.mutation(description="Syncs the provider's calendars now.")
+    async def sync_calendars(self, info: Info, provider_id: strawberry.ID) -> CalendarResult:
+        async def one() -> CalendarStatus:
+            return (await calendar.sync_calendars(info.context.app, provider_id))[0]
+
+        return await _calendar_result(one())
+
+
+async def _calendar_result(pending: Awaitable[CalendarStatus]) -> CalendarResult:
+    try:
+        return CalendarConnection.of(await pending)
+    except ExternalServiceProblem as problem:
+        return CalendarUnavailable(message=problem.message)
+    except (ValidationProblem, NotFoundProblem) as problem:
+        return as_error(problem)  # type: ignore[return-value]
 
 
 schema = strawberry.Schema(

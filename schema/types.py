@@ -14,13 +14,20 @@ from db.records import ExceptionRecord, ProviderRecord, ScheduleRecord, ServiceR
 from domain.occupancy import BusyInterval, Reservation
 from domain.reasons import DayReason, SlotReason, SlotVerdict
 from domain.schedule import WEEKDAYS, Window
-from resolvers import setup
+from resolvers import calendar, setup
+from schema.calendar_types import CalendarConnection, CalendarSync, CalendarSyncStatus
 from schema.context import Info
 from schema.scalars import TimeZone
 
 if TYPE_CHECKING:
     from resolvers.availability import DayAvailability as DayResult
     from resolvers.availability import MonthAvailability as MonthResult
+
+
+async def calendar_sync(info: Info, provider_id: str) -> CalendarSync:
+    status = await calendar.calendar_status(info.context.app, provider_id)
+    return CalendarSync(status=CalendarSyncStatus(status.status), last_synced_at=status.last_synced_at)
+
 
 SlotUnavailableReason = strawberry.enum(SlotReason, name="SlotUnavailableReason")
 DayUnavailableReason = strawberry.enum(DayReason, name="DayUnavailableReason")
@@ -118,6 +125,10 @@ class Provider:
     async def services(self, info: Info) -> list[Service]:
         return [Service.of(s) for s in await setup.services_of(info.context.app, self.id)]
 
+    @strawberry.field(description="The provider's Google Calendar connection.")
+    async def calendar_connection(self, info: Info) -> CalendarConnection:
+        return CalendarConnection.of(await calendar.calendar_status(info.context.app, self.id))
+
     @strawberry.field(description="The provider's weekly schedule and its date exceptions.")
     async def weekly_schedule(self, info: Info) -> Schedule:
         return Schedule.of(await setup.schedule(info.context.app, self.id, None))
@@ -207,6 +218,11 @@ class MonthAvailability:
     available_dates: list[AvailableDate]
     unavailable_dates: list[UnavailableDate]
     next_available_date: date | None
+    provider_id: strawberry.Private[str]
+
+    @strawberry.field(description="How fresh the provider's calendar busy time behind this view is.")
+    async def calendar_sync(self, info: Info) -> CalendarSync:
+        return await calendar_sync(info, self.provider_id)
 
     @classmethod
     def of(cls, result: MonthResult) -> MonthAvailability:
@@ -221,6 +237,7 @@ class MonthAvailability:
                 UnavailableDate(date=d.day, reason=d.reason) for d in days if d.reason is not None
             ],
             next_available_date=result.next_available,
+            provider_id=result.provider_id,
         )
 
 
@@ -233,6 +250,11 @@ class DayAvailability:
     service_schedule: list[TimeWindow] = strawberry.field(
         description="The windows of that date, in the requested time zone's wall-clock time."
     )
+    provider_id: strawberry.Private[str]
+
+    @strawberry.field(description="How fresh the provider's calendar busy time behind this view is.")
+    async def calendar_sync(self, info: Info) -> CalendarSync:
+        return await calendar_sync(info, self.provider_id)
 
     @classmethod
     def of(cls, result: DayResult, show_private: bool) -> DayAvailability:
@@ -263,4 +285,5 @@ class DayAvailability:
             ],
             unavailable_slots=[unavailable(v) for v in verdicts if not v.available],
             service_schedule=[TimeWindow(start=s, end=e) for s, e in result.view.windows],
+            provider_id=result.provider_id,
         )

@@ -12,16 +12,17 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from db.engine import create_engine
-from resolvers import booking
+from resolvers import booking, calendar
 from resolvers.context import AppContext, Clock, system_clock
 from schema.context import RequestContext
 from schema.schema import schema
+from slotwise.calendar_setup import WEBHOOK_PATH, calendar_setup
 from slotwise.config import Settings
 from slotwise.events import change_hub
 from slotwise.view_cache import LocalViewCache, RedisViewCache
@@ -51,7 +52,7 @@ def create_app(settings: Settings, database_url: str, clock: Clock = system_cloc
     engine = create_engine(database_url, settings.db_pool_size)
     hub = change_hub(settings.redis_url)
     cache = RedisViewCache(settings.redis_url) if settings.redis_url else LocalViewCache()
-    context = AppContext(engine, clock, feed=hub, cache=cache)
+    context = AppContext(engine, clock, feed=hub, cache=cache, calendar=calendar_setup(settings))
     graphql = SlotwiseGraphQL(context, settings)
 
     async def healthz(request: Request) -> JSONResponse:
@@ -60,16 +61,32 @@ def create_app(settings: Settings, database_url: str, clock: Clock = system_cloc
             {"status": "ok", "liveSubscriptions": hub.subscribers, "tasks": len(asyncio.all_tasks())}
         )
 
+    async def google_push(request: Request) -> Response:
+        """Google's push notification: verified by channel id and token before anything runs."""
+        headers = request.headers
+        known = context.calendar is not None and await calendar.handle_push(
+            context,
+            headers.get("x-goog-channel-id", ""),
+            headers.get("x-goog-channel-token", ""),
+            headers.get("x-goog-resource-state", ""),
+        )
+        return Response(status_code=200 if known else 404)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await hub.start()
-        sweeper = asyncio.create_task(_sweep_holds(context, settings.hold_sweep_seconds), name="hold-sweeper")
+        workers = [
+            asyncio.create_task(_sweep_holds(context, settings.hold_sweep_seconds), name="hold-sweeper")
+        ]
+        if context.calendar is not None:
+            workers.append(asyncio.create_task(_sync_calendars(context, settings.calendar_sync_seconds)))
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for worker in workers:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
             await hub.stop()
             if isinstance(cache, RedisViewCache):
                 await cache.close()
@@ -80,12 +97,25 @@ def create_app(settings: Settings, database_url: str, clock: Clock = system_cloc
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
+            Route(WEBHOOK_PATH, google_push, methods=["POST"]),
         ],
         lifespan=lifespan,
     )
     app.state.engine = engine
     app.state.hub = hub
     return app
+
+
+async def _sync_calendars(context: AppContext, every: float) -> None:
+    """Google says pushes are not fully reliable: sync every connected calendar periodically,
+    and renew push channels before they expire."""
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await calendar.sync_calendars(context)
+            await calendar.renew_channels(context)
+        except Exception:
+            log.exception("periodic calendar sync failed")
 
 
 async def _sweep_holds(context: AppContext, every: float) -> None:

@@ -8,8 +8,12 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from slotwise.config import Settings
+
+if TYPE_CHECKING:
+    from resolvers.calendar import CalendarStatus
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--host", default="127.0.0.1")
         command.add_argument("--port", type=int, default=8000)
     commands.add_parser("migrate", help="apply the database migrations")
+    commands.add_parser("sync-calendars", help="sync every connected Google Calendar once")
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("path", nargs="?", default="schema.graphql")
     args = parser.parse_args(argv)
@@ -41,6 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         print("migrations applied")
         return 0
+    if args.command == "sync-calendars":
+        for status in asyncio.run(_sync_calendars(settings, url)):
+            print(f"{status.provider_id}: {status.status} {status.last_error or ''}".rstrip())
+        return 0
     if args.command == "demo":
         print(json.dumps(asyncio.run(_seed_demo(settings, url)), indent=2))
     _serve(settings, url, args.host, args.port)
@@ -55,6 +64,22 @@ async def _seed_demo(settings: Settings, url: str) -> dict[str, str]:
     engine = create_engine(url, 2)
     try:
         return await seed(AppContext(engine))
+    finally:
+        await engine.dispose()
+
+
+async def _sync_calendars(settings: Settings, url: str) -> list[CalendarStatus]:
+    from db.engine import create_engine
+    from resolvers import calendar
+    from resolvers.context import AppContext
+    from slotwise.calendar_setup import calendar_setup
+
+    setup = calendar_setup(settings)
+    if setup is None:
+        raise SystemExit("set GOOGLE_CLIENT_ID (and GOOGLE_CLIENT_SECRET) to sync calendars")
+    engine = create_engine(url, 2)
+    try:
+        return await calendar.sync_calendars(AppContext(engine, calendar=setup))
     finally:
         await engine.dispose()
 

@@ -39,3 +39,30 @@ class Settings(BaseSettings):
     )
     max_subscriptions_per_connection: int = Field(default=20, validation_alias="SLOTWISE_MAX_SUBSCRIPTIONS")
     keep_alive_seconds: float = Field(default=15.0, validation_alias="SLOTWISE_KEEP_ALIVE_SECONDS")
+    google_client_id: str | None = Field(
+        default=None,
+        validation_alias="GOOGLE_CLIENT_ID",
+        description="OAuth client; unset: no calendar sync.",
+    )
+    google_client_secret: str = Field(default="", validation_alias="GOOGLE_CLIENT_SECRET")
+    google_token_uri: str = Field(
+        default="https://oauth2.googleapis.com/token", validation_alias="GOOGLE_TOKEN_URI"
+    )
+    google_api_endpoint: str | None = Field(
+        default=None,
+        validation_alias="GOOGLE_API_ENDPOINT",
+        description="Calendar API base; unset: Google's.",
+    )
+    google_retry_base_seconds: float = Field(default=0.5, validation_alias="GOOGLE_RETRY_BASE_SECONDS")
+    public_url: str | None = Field(
+        default=None,
+        validation_alias="SLOTWISE_PUBLIC_URL",
+        description="This service's public base URL, for Google's push notifications; unset: polling only.",
+    )
+    token_key: str | None = Field(
+        default=None,
+        validation_alias="SLOTWISE_TOKEN_KEY",
+        description="Fernet key encrypting stored Google tokens; in development a key file in the data folder.",
+    )
+    calendar_sync_seconds: float = Field(default=300.0, validation_alias="SLOTWISE_CALENDAR_SYNC_SECONDS")
+    calendar_stale_seconds: float = Field(default=900.0, validation_alias="SLOTWISE_CALENDAR_STALE_SECONDS")

@@ -1,0 +1,1 @@
+"""Outside services: Google Calendar (through google-api-python-client) and token encryption."""
