@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy import Row, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -142,7 +142,16 @@ async def store_busy(
         query = query.where(busy.c.external_id.in_(ids))
     old = {row.external_id: (row.start_at, row.end_at, row.title) for row in await conn.execute(query)}
     kept = {e.event_id for e in found}
-    removed = [i for i in old if i not in kept] if full else [i for i in gone if i in old]
+    if not full and gone:  # a cancelled series may come as one stub: its instances are "<id>_<start>"
+        series = await conn.execute(
+            select(busy.c.external_id, busy.c.start_at, busy.c.end_at, busy.c.title).where(
+                mine, or_(*(busy.c.external_id.startswith(f"{i}_", autoescape=True) for i in gone))
+            )
+        )
+        for row in series:
+            old[row.external_id] = (row.start_at, row.end_at, row.title)
+            gone = [*gone, row.external_id]
+    removed = [i for i in old if i not in kept] if full else [i for i in old if i in set(gone)]
     changed: list[Span] = [old[i][:2] for i in removed]
     if removed:
         await conn.execute(delete(busy).where(mine, busy.c.external_id.in_(removed)))

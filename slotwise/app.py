@@ -103,6 +103,7 @@ def create_app(settings: Settings, database_url: str, clock: Clock = system_cloc
     )
     app.state.engine = engine
     app.state.hub = hub
+    app.state.context = context
     return app
 
 

@@ -20,10 +20,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def uvicorn_servers(database_url: str, count: int = 2, **env: str) -> Iterator[list[str]]:
+def uvicorn_servers(
+    database_url: str, count: int = 2, ports: list[int] | None = None, **env: str
+) -> Iterator[list[str]]:
     """`count` uvicorn processes of slotwise.asgi sharing one database; yields their base URLs."""
     environment = os.environ | {"DATABASE_URL": database_url, "SLOTWISE_DB_POOL_SIZE": "20"} | env
-    ports = [free_port() for _ in range(count)]
+    ports = ports or [free_port() for _ in range(count)]
     processes = [
         subprocess.Popen(
             [
