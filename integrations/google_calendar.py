@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import httplib2
+from google.auth.exceptions import RefreshError
 from google.oauth2.credentials import Credentials
 from google_auth_httplib2 import AuthorizedHttp
 from googleapiclient.discovery import build
@@ -37,6 +38,10 @@ class GoogleError(Exception):
 
 class ReauthorizationNeeded(GoogleError):
     """The refresh token was refused (invalid_grant): the provider must connect again."""
+
+
+class TokenRejected(GoogleError):
+    """Google refused the access token (401): refresh it and try again."""
 
 
 class FullSyncRequired(GoogleError):
@@ -253,6 +258,8 @@ class GoogleCalendar:
     async def _in_thread(self, call: Callable[[], T]) -> T:
         try:
             return await asyncio.to_thread(call)
+        except RefreshError as error:  # a 401: the credentials we hand the client cannot refresh
+            raise TokenRejected(str(error)) from error
         except HttpError as error:
             raise GoogleError(f"Google answered {error.resp.status}: {error.reason}") from error
         except (OSError, httplib2.HttpLib2Error) as error:

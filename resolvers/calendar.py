@@ -26,6 +26,7 @@ from integrations.google_calendar import (
     FullSyncRequired,
     GoogleError,
     ReauthorizationNeeded,
+    TokenRejected,
     Tokens,
 )
 from resolvers.changes import changing
@@ -151,7 +152,11 @@ async def sync_calendars(app: AppContext, provider_id: str | None = None) -> lis
         async with app.engine.connect() as conn:
             keys = await cq.connected_providers(conn)
     for key in keys:
-        await sync_provider(app, key)
+        try:
+            await sync_provider(app, key)
+        except Exception:  # one provider's trouble must not hold up the others
+            log.exception("calendar sync of %s failed", key)
+            await _mark(app, key, "ERROR", "unexpected failure; see the server log")
     return [await calendar_status(app, str(key)) for key in keys]
 
 
@@ -173,9 +178,15 @@ async def sync_provider(app: AppContext, provider_id: UUID, calendar_id: str | N
         if calendar_id is not None and selection.calendar_id != calendar_id:
             continue
         try:
-            await _sync_calendar(app, setup, access, selection)
+            try:
+                await _sync_calendar(app, setup, access, selection)
+            except TokenRejected:  # revoked or expired early: a fresh token, once
+                access = await _access_token(app, setup, provider_id, force_refresh=True)
+                await _sync_calendar(app, setup, access, selection)
             if setup.webhook_url and selection.channel_id is None:
                 await _open_channel(app, setup, access, selection)
+        except ReauthorizationNeeded:
+            return
         except GoogleError as error:  # includes a calendar Google could not read: never taken as free
             log.warning("sync of %s for %s failed: %s", selection.calendar_id, provider_id, error)
             failures.append(f"{selection.calendar_id}: {error}")
@@ -260,7 +271,9 @@ async def _sync_calendar(
             await changes.record(selection.provider_id, ChangeCause.CALENDAR_SYNCED, spans)
 
 
-async def _access_token(app: AppContext, setup: CalendarSetup, provider_id: UUID) -> str:
+async def _access_token(
+    app: AppContext, setup: CalendarSetup, provider_id: UUID, force_refresh: bool = False
+) -> str:
     """A valid access token, refreshed ahead of expiry; invalid_grant marks NEEDS_REAUTH."""
     async with app.engine.connect() as conn:
         connection = await cq.get_connection(conn, provider_id)
@@ -269,7 +282,8 @@ async def _access_token(app: AppContext, setup: CalendarSetup, provider_id: UUID
     if connection.status == "NEEDS_REAUTH":
         raise ReauthorizationNeeded(connection.last_error or "needs reauthorization")
     expires = connection.access_token_expires_at
-    if connection.access_token_encrypted and expires and expires > app.clock() + REFRESH_AHEAD:
+    fresh = expires is not None and expires > app.clock() + REFRESH_AHEAD
+    if connection.access_token_encrypted and fresh and not force_refresh:
         return setup.vault.open(connection.access_token_encrypted)
     try:
         tokens = await setup.google.refresh(setup.vault.open(connection.refresh_token_encrypted))

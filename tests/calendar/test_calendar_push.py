@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from uuid import UUID
 
@@ -168,3 +171,36 @@ async def post_local(client: httpx.AsyncClient, query: str, **variables: object)
     body = response.json()
     assert not body.get("errors"), body
     return next(iter(body["data"].values()))  # type: ignore[no-any-return]
+
+
+async def test_the_periodic_sync_catches_changes_that_were_never_pushed(
+    connected: Connected, database_url: str
+) -> None:
+    google = connected.google
+    env = google_settings(google) | {"SLOTWISE_CALENDAR_SYNC_SECONDS": "0.3"}
+    with uvicorn_servers(database_url, count=1, **env) as (server,):
+        google.put_event("maya@example.com", timed("lunch", in_days(2, 12)))  # no push at all
+        query = """query($id: ID!, $d: Date!) { dayAvailability(serviceId: $id, date: $d) { unavailableSlots { time reason } } }"""
+        async with httpx.AsyncClient() as http:
+            for _ in range(50):
+                view = await post(
+                    http, server, query, id=connected.service_id, d=in_days(2, 0).date().isoformat()
+                )
+                if {"time": "12:00", "reason": "CALENDAR_CONFLICT"} in view["unavailableSlots"]:
+                    break
+                await asyncio.sleep(0.1)
+        assert {"time": "12:00", "reason": "CALENDAR_CONFLICT"} in view["unavailableSlots"]
+
+
+def test_the_sync_calendars_command(connected: Connected, database_url: str) -> None:
+    connected.google.put_event("maya@example.com", timed("call", in_days(3, 9)))
+    env = os.environ | google_settings(connected.google) | {"DATABASE_URL": database_url}
+    run = subprocess.run(
+        [sys.executable, "-m", "slotwise.cli", "sync-calendars"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    assert f"{connected.provider_id}: OK" in run.stdout

@@ -273,3 +273,21 @@ async def test_tokens_are_encrypted_at_rest_and_refreshed_ahead_of_expiry(connec
     assert (await status(connected))["status"] == "OK"
     await sync(connected)
     assert google.token_requests == before + 1  # the new token is good for an hour
+
+
+async def test_an_access_token_google_rejects_is_refreshed_once_and_the_sync_goes_on(
+    connected: Connected,
+) -> None:
+    google = connected.google
+    async with connected.app.engine.connect() as conn:
+        sealed = (
+            await conn.execute(
+                text("SELECT access_token_encrypted FROM calendar_connections WHERE provider_id = :p"),
+                {"p": connected.provider_id},
+            )
+        ).scalar_one()
+    google.revoke(TokenVault(TOKEN_KEY).open(sealed))  # still "valid" by its expiry, but refused
+    google.put_event("maya@example.com", timed("a", in_days(2, 10)))
+    await sync(connected)
+    assert (await day(connected, 2))["10:00"] == "CALENDAR_CONFLICT"
+    assert (await status(connected))["status"] == "OK"
