@@ -224,3 +224,30 @@ calendar_selections = Table(
     Column("channel_expires_at", DateTime(timezone=True)),
     Column("last_synced_at", DateTime(timezone=True)),
 )
+
+availability_change_log = Table(
+    "availability_change_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider_id", UUID(as_uuid=True), nullable=False),
+    Column("service_id", UUID(as_uuid=True)),
+    Column("actor", Text),
+    Column("entity", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("before", JSONB),
+    Column("after", JSONB),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Extra windows on a specific date, on top of that date's weekly (or overridden) windows.
+date_windows = Table(
+    "date_windows",
+    metadata,
+    _id(),
+    Column("provider_id", UUID(as_uuid=True), ForeignKey("providers.id", ondelete="CASCADE"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("start_minute", SmallInteger, nullable=False),
+    Column("end_minute", SmallInteger, nullable=False),
+    Column("reason", Text),
+    _created(),
+)

@@ -9,6 +9,7 @@ from typing import Annotated
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 
 from db.reservation_queries import ReservationRecord
 from domain.errors import ExternalServiceProblem, NotFoundProblem, ValidationProblem
@@ -76,7 +77,7 @@ ScheduleResult = Annotated[Schedule | ValidationError | NotFound, strawberry.uni
 
 
 @strawberry.type
-class Query:
+class CoreQuery:
     @strawberry.field(description='Which dates of a month ("2026-03") can be booked, and why not the others.')
     async def month_availability(
         self, info: Info, service_id: strawberry.ID, month: str, timezone: TimeZone | None = None
@@ -129,7 +130,7 @@ class Query:
 
 
 @strawberry.type
-class Mutation:
+class CoreMutation:
     @strawberry.mutation
     async def create_provider(self, info: Info, input: CreateProviderInput) -> ProviderResult:
         created = await or_error_result(setup.create_provider(info.context.app, input.name, input.timezone))
@@ -275,6 +276,12 @@ async def _calendar_result(pending: Awaitable[CalendarStatus]) -> CalendarResult
     except (ValidationProblem, NotFoundProblem) as problem:
         return as_error(problem)  # type: ignore[return-value]
 
+
+# Each feature's operations live in its own module; they are merged here.
+QUERIES: tuple[type, ...] = (CoreQuery,)
+MUTATIONS: tuple[type, ...] = (CoreMutation,)
+Query = merge_types("Query", QUERIES)
+Mutation = merge_types("Mutation", MUTATIONS)
 
 schema = strawberry.Schema(
     query=Query,
