@@ -53,7 +53,7 @@ from schema.inputs import (
     week,
 )
 from schema.scalars import SCALARS, TimeZone
-from schema.subscriptions import Subscription
+from schema.subscriptions import LiveSubscription
 from schema.types import DayAvailability, MonthAvailability, Provider, Schedule, Service
 
 HoldResult = Annotated[
@@ -280,8 +280,10 @@ async def _calendar_result(pending: Awaitable[CalendarStatus]) -> CalendarResult
 # Each feature's operations live in its own module; they are merged here.
 QUERIES: tuple[type, ...] = (CoreQuery,)
 MUTATIONS: tuple[type, ...] = (CoreMutation,)
+SUBSCRIPTIONS: tuple[type, ...] = (LiveSubscription,)
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
+Subscription = merge_types("Subscription", SUBSCRIPTIONS)
 
 schema = strawberry.Schema(
     query=Query,

@@ -34,7 +34,7 @@ class SlotsChangedEvent:
 
 
 @strawberry.type
-class Subscription:
+class LiveSubscription:
     @strawberry.subscription(
         description="Every change of the service's provider, with the watched dates it touches."
     )
