@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -10,11 +10,12 @@ import numpy as np
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db.management_queries import date_window_rows
 from db.records import ProviderRecord, ServiceRecord
 from db.setup_queries import days_of, list_exceptions, provider_weekly_plan, service_record
 from db.tables import BLOCKING_SQL, providers, services
 from domain.occupancy import Occupancy, micros
-from domain.schedule import Schedule, effective_schedule
+from domain.schedule import Schedule, Window, effective_schedule
 
 
 def _micros(column: str) -> str:
@@ -56,10 +57,14 @@ async def load_schedule(
     first = start.astimezone(zone).date() - timedelta(days=1)
     last = end.astimezone(zone).date() + timedelta(days=1)
     exceptions = await list_exceptions(conn, provider.id, [None, service.id], first, last)
+    extra: dict[date, tuple[Window, ...]] = {}
+    for row in await date_window_rows(conn, provider.id, first, last):
+        extra[row.day] = (*extra.get(row.day, ()), row.window)
     provider_schedule = Schedule(
         ZoneInfo(provider_plan.timezone),
         provider_plan.days,
         days_of(e for e in exceptions if e.service_id is None),
+        extra,
     )
     own = (
         Schedule(ZoneInfo(service.own_schedule.timezone), service.own_schedule.days)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -54,12 +53,41 @@ class Schedule:
     zone: ZoneInfo
     weekly: Mapping[int, tuple[Window, ...]]
     exceptions: Mapping[date, DateException] = field(default_factory=dict)
+    extra: Mapping[date, tuple[Window, ...]] = field(default_factory=dict)  # manual windows on dates
 
     def plan_for(self, day: date) -> DayPlan:
+        """The date's windows: its exception's (or the weekday's), plus its extra windows;
+        a closed date has none."""
         exception = self.exceptions.get(day)
-        if exception is not None:
-            return DayPlan(() if exception.closed else exception.windows, exception.closed)
-        return DayPlan(self.weekly.get(day.weekday(), ()), False)
+        if exception is not None and exception.closed:
+            return DayPlan((), True)
+        base = exception.windows if exception is not None else self.weekly.get(day.weekday(), ())
+        extra = self.extra.get(day, ())
+        return DayPlan(merge_windows(base + extra) if extra else base, False)
+
+
+def merge_windows(windows: Iterable[Window]) -> tuple[Window, ...]:
+    """Windows joined where they overlap or touch."""
+    merged: list[Window] = []
+    for window in sorted(windows):
+        if merged and window.start_minute <= merged[-1].end_minute:
+            last = merged[-1]
+            merged[-1] = Window(last.start_minute, max(last.end_minute, window.end_minute))
+        else:
+            merged.append(window)
+    return tuple(merged)
+
+
+def clashes(windows: Iterable[Window]) -> list[tuple[Window, Window]]:
+    """Pairs of one day's windows that overlap or touch (they should be one window)."""
+    ordered = sorted(windows)
+    found = []
+    for index, window in enumerate(ordered):
+        for later in ordered[index + 1 :]:
+            if later.start_minute > window.end_minute:
+                break
+            found.append((window, later))
+    return found
 
 
 def effective_schedule(
@@ -83,7 +111,7 @@ def effective_schedule(
         current = exceptions.get(exception.day)
         if current is None or not current.closed:
             exceptions[exception.day] = exception
-    return Schedule(base.zone, base.weekly, exceptions)
+    return Schedule(base.zone, base.weekly, exceptions, provider.extra if service is None else {})
 
 
 def parse_minutes(text: str, field_name: str) -> int:
@@ -108,15 +136,14 @@ def parse_windows(spans: Iterable[tuple[str, str]], field_name: str) -> tuple[Wi
         if window.end_minute <= window.start_minute:
             raise ValidationProblem(where, f"window {start}-{end} must end after it starts")
         windows.append(window)
-    windows.sort()
-    for before, after in itertools.pairwise(windows):
-        if after.start_minute < before.end_minute:
-            raise ValidationProblem(
-                field_name,
-                f"windows {before.start_text}-{before.end_text} and "
-                f"{after.start_text}-{after.end_text} overlap",
-            )
-    return tuple(windows)
+    for before, after in clashes(windows)[:1]:
+        verb = "touch" if after.start_minute == before.end_minute else "overlap"
+        raise ValidationProblem(
+            field_name,
+            f"windows {before.start_text}-{before.end_text} and {after.start_text}-{after.end_text} {verb}"
+            " (make them one window)",
+        )
+    return tuple(sorted(windows))
 
 
 WEEKDAYS = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")

@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import setup_queries as q
+from db.change_log import record_change
 from db.records import ExceptionRecord, ProviderRecord, ScheduleRecord, ServiceRecord, WeeklyPlan
+from db.setup_queries import plan_to_json
 from domain.availability import check_view_distance
 from domain.changes import ChangeCause, Span
 from domain.errors import NotFoundProblem, ValidationProblem, checked_text
@@ -92,15 +94,27 @@ async def set_weekly_schedule(
         if owner.service is not None and owner.service.own_schedule is not None:
             default_zone = owner.service.own_schedule.timezone
         zone = zone_named(timezone or default_zone)
+        before = await q.schedule_of(conn, owner.provider, owner.service)
         if owner.service is None:
             stored = None if zone.key == owner.provider.timezone else zone.key
             await q.replace_provider_week(conn, owner.provider.id, stored, week)
             provider = await q.get_provider(conn, owner.provider.id)
             assert provider is not None
-            return await q.schedule_of(conn, provider, None)
-        await q.replace_service_week(conn, owner.service.id, WeeklyPlan(zone.key, week))
-        service = await q.get_service(conn, owner.service.id)
-        return await q.schedule_of(conn, owner.provider, service)
+            after = await q.schedule_of(conn, provider, None)
+        else:
+            await q.replace_service_week(conn, owner.service.id, WeeklyPlan(zone.key, week))
+            service = await q.get_service(conn, owner.service.id)
+            after = await q.schedule_of(conn, owner.provider, service)
+        await record_change(
+            conn,
+            owner.provider.id,
+            "WEEKLY_SCHEDULE",
+            "REPLACED",
+            plan_to_json(before.plan),
+            plan_to_json(after.plan),
+            service_id=owner.service.id if owner.service else None,
+        )
+        return after
 
 
 async def add_date_exception(
@@ -125,8 +139,25 @@ async def add_date_exception(
         check_view_distance(day, local_date(app.clock(), zone), "date")
         await changes.record(owner.provider.id, ChangeCause.SCHEDULE_CHANGED, [_date_span(day, zone)])
         service_key = owner.service.id if owner.service else None
+        replaced = next(
+            (
+                e
+                for e in (await q.schedule_of(conn, owner.provider, owner.service)).exceptions
+                if e.exception.day == day
+            ),
+            None,
+        )
         added = await q.put_exception(
             conn, owner.provider.id, service_key, DateException(day, closed, parsed, note)
+        )
+        await record_change(
+            conn,
+            owner.provider.id,
+            "BLOCKED_DATE" if closed else "DATE_EXCEPTION",
+            "REPLACED" if replaced else "CREATED",
+            _exception_json(replaced),
+            _exception_json(added),
+            service_id=service_key,
         )
         return await q.schedule_of(conn, owner.provider, owner.service), added
 
@@ -141,6 +172,16 @@ async def remove_date_exception(app: AppContext, exception_id: str) -> ScheduleR
         provider = await q.get_provider(conn, removed.provider_id)
         assert provider is not None
         span = _date_span(removed.exception.day, zone_named(provider.timezone))
+        entity = "BLOCKED_DATE" if removed.exception.closed else "DATE_EXCEPTION"
+        await record_change(
+            conn,
+            provider.id,
+            entity,
+            "REMOVED",
+            _exception_json(removed),
+            None,
+            service_id=removed.service_id,
+        )
         await changes.record(provider.id, ChangeCause.SCHEDULE_CHANGED, [span])
         service = await q.get_service(conn, removed.service_id) if removed.service_id else None
         return await q.schedule_of(conn, provider, service)
@@ -173,6 +214,19 @@ async def schedule(app: AppContext, provider_id: str, service_id: str | None) ->
     async with app.engine.connect() as conn:
         owner = await _owner(conn, None if service_id else provider_id, service_id)
         return await q.schedule_of(conn, owner.provider, owner.service)
+
+
+def _exception_json(record: ExceptionRecord | None) -> dict[str, object] | None:
+    if record is None:
+        return None
+    e = record.exception
+    return {
+        "id": str(record.id),
+        "date": e.day.isoformat(),
+        "closed": e.closed,
+        "reason": e.reason,
+        "windows": [[w.start_text, w.end_text] for w in e.windows],
+    }
 
 
 def _date_span(day: date, zone: ZoneInfo) -> Span:

@@ -28,7 +28,9 @@ def upgrade() -> None:
         )
         """
     )
-    op.execute("CREATE INDEX availability_change_log_provider_at ON availability_change_log (provider_id, at)")
+    op.execute(
+        "CREATE INDEX availability_change_log_provider_at ON availability_change_log (provider_id, at)"
+    )
     op.execute(
         """
         CREATE TABLE date_windows (
