@@ -251,3 +251,85 @@ date_windows = Table(
     Column("reason", Text),
     _created(),
 )
+
+# A customer's wish to hear when a slot of a service opens between two dates (in `timezone`).
+availability_notification_requests = Table(
+    "availability_notification_requests",
+    metadata,
+    _id(),
+    Column("service_id", UUID(as_uuid=True), ForeignKey("services.id", ondelete="CASCADE"), nullable=False),
+    Column("provider_id", UUID(as_uuid=True), ForeignKey("providers.id", ondelete="CASCADE"), nullable=False),
+    Column("customer_id", Text, nullable=False),
+    Column("first_day", Date, nullable=False),
+    Column("last_day", Date, nullable=False),
+    Column("timezone", Text, nullable=False),
+    Column(
+        "status", Text, nullable=False, server_default=text("'ACTIVE'")
+    ),  # ACTIVE FULFILLED CANCELLED EXPIRED
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("checked_at", DateTime(timezone=True), nullable=False),
+    # The provider's change sequence the last check saw: every change up to it was judged.
+    Column("checked_sequence", Integer, nullable=False, server_default=text("0")),
+    Column("fulfilled_at", DateTime(timezone=True)),
+    Column("closed_at", DateTime(timezone=True)),
+    Column("opened_start", DateTime(timezone=True)),
+    Column("opened_end", DateTime(timezone=True)),
+)
+
+# One per fulfilled request (UNIQUE request_id): however many instances race, one notification.
+availability_notifications = Table(
+    "availability_notifications",
+    metadata,
+    _id(),
+    Column(
+        "request_id",
+        UUID(as_uuid=True),
+        ForeignKey("availability_notification_requests.id", ondelete="CASCADE"),
+        nullable=False,
+        unique=True,
+    ),
+    Column("service_id", UUID(as_uuid=True), nullable=False),
+    Column("provider_id", UUID(as_uuid=True), nullable=False),
+    Column("customer_id", Text, nullable=False),
+    Column("slot_start", DateTime(timezone=True), nullable=False),
+    Column("slot_end", DateTime(timezone=True), nullable=False),
+    Column("cause", Text),
+    Column("change_sequence", Integer),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=text("clock_timestamp()")),
+)
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    _id(),
+    Column("url", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    # NULL: every provider's notifications; else only that provider's.
+    Column("provider_id", UUID(as_uuid=True), ForeignKey("providers.id", ondelete="CASCADE")),
+    Column("active", Boolean, nullable=False, server_default=text("true")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("removed_at", DateTime(timezone=True)),
+)
+
+# Deliveries still to make (or made): written with the notification, sent by a worker with retries.
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    _id(),
+    Column("webhook_id", UUID(as_uuid=True), ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "notification_id",
+        UUID(as_uuid=True),
+        ForeignKey("availability_notifications.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("payload", JSONB, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True)),
+    Column("failed_at", DateTime(timezone=True)),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

@@ -52,9 +52,13 @@ from schema.inputs import (
     spans,
     week,
 )
+from schema.management import ManagementMutation, ManagementQuery
+from schema.notifications import NotificationsMutation, NotificationsSubscription
+from schema.portability import PortabilityMutation, PortabilityQuery
 from schema.scalars import SCALARS, TimeZone
+from schema.statistics import StatisticsQuery
 from schema.subscriptions import LiveSubscription
-from schema.types import DayAvailability, MonthAvailability, Provider, Schedule, Service
+from schema.types import DayAvailability, MonthAvailability, Provider, Schedule, ScheduleResult, Service
 
 HoldResult = Annotated[
     Hold | SlotUnavailable | ValidationError | NotFound | IdempotencyConflict, strawberry.union("HoldResult")
@@ -73,7 +77,6 @@ CalendarResult = Annotated[
 ]
 ProviderResult = Annotated[Provider | ValidationError, strawberry.union("ProviderResult")]
 ServiceResult = Annotated[Service | ValidationError | NotFound, strawberry.union("ServiceResult")]
-ScheduleResult = Annotated[Schedule | ValidationError | NotFound, strawberry.union("ScheduleResult")]
 
 
 @strawberry.type
@@ -278,9 +281,9 @@ async def _calendar_result(pending: Awaitable[CalendarStatus]) -> CalendarResult
 
 
 # Each feature's operations live in its own module; they are merged here.
-QUERIES: tuple[type, ...] = (CoreQuery,)
-MUTATIONS: tuple[type, ...] = (CoreMutation,)
-SUBSCRIPTIONS: tuple[type, ...] = (LiveSubscription,)
+QUERIES: tuple[type, ...] = (CoreQuery, ManagementQuery, StatisticsQuery, PortabilityQuery)
+MUTATIONS: tuple[type, ...] = (CoreMutation, ManagementMutation, PortabilityMutation, NotificationsMutation)
+SUBSCRIPTIONS: tuple[type, ...] = (LiveSubscription, NotificationsSubscription)
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
 Subscription = merge_types("Subscription", SUBSCRIPTIONS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import strawberry
@@ -14,9 +14,10 @@ from db.records import ExceptionRecord, ProviderRecord, ScheduleRecord, ServiceR
 from domain.occupancy import BusyInterval, Reservation
 from domain.reasons import DayReason, SlotReason, SlotVerdict
 from domain.schedule import WEEKDAYS, Window
-from resolvers import calendar, setup
+from resolvers import calendar, management, setup
 from schema.calendar_types import CalendarConnection, CalendarSync, CalendarSyncStatus
 from schema.context import Info
+from schema.errors import NotFound, ValidationError
 from schema.scalars import TimeZone
 
 if TYPE_CHECKING:
@@ -85,6 +86,23 @@ class DateException:
         )
 
 
+@strawberry.type(description="A weekly window with its id (for updates and removal).")
+class RecurringWindow:
+    id: strawberry.ID
+    weekday: Weekday
+    start: str
+    end: str
+
+
+@strawberry.type(description="Extra availability on one date, on top of its weekly windows.")
+class DateWindow:
+    id: strawberry.ID
+    date: date
+    start: str
+    end: str
+    reason: str | None
+
+
 @strawberry.type(description="A provider's or a service's weekly schedule and its date exceptions.")
 class Schedule:
     provider_id: strawberry.ID
@@ -95,6 +113,37 @@ class Schedule:
     changed_exception: DateException | None = strawberry.field(
         default=None, description="The exception that addDateException just added."
     )
+
+    @strawberry.field(
+        description="The provider's weekly windows with their ids (empty for a service's own week)."
+    )
+    async def windows(self, info: Info) -> list[RecurringWindow]:
+        if self.service_id is not None:
+            return []
+        weekly, _ = await management.windows_of(info.context.app, self.provider_id)
+        return [
+            RecurringWindow(
+                id=strawberry.ID(str(w.id)),
+                weekday=Weekday(w.weekday),
+                start=w.window.start_text,
+                end=w.window.end_text,
+            )
+            for w in weekly
+        ]
+
+    @strawberry.field(description="The provider's extra windows on specific dates.")
+    async def date_windows(self, info: Info) -> list[DateWindow]:
+        _, extra = await management.windows_of(info.context.app, self.provider_id)
+        return [
+            DateWindow(
+                id=strawberry.ID(str(w.id)),
+                date=w.day,
+                start=w.window.start_text,
+                end=w.window.end_text,
+                reason=w.reason,
+            )
+            for w in extra
+        ]
 
     @classmethod
     def of(cls, record: ScheduleRecord, changed: ExceptionRecord | None = None) -> Schedule:
@@ -287,3 +336,6 @@ class DayAvailability:
             service_schedule=[TimeWindow(start=s, end=e) for s, e in result.view.windows],
             provider_id=result.provider_id,
         )
+
+
+ScheduleResult = Annotated[Schedule | ValidationError | NotFound, strawberry.union("ScheduleResult")]

@@ -32,6 +32,11 @@ class Settings(BaseSettings):
         validation_alias="REDIS_URL",
         description="Redis for cross-instance live events and the view cache; unset: this process only.",
     )
+    view_cache: bool = Field(
+        default=True,
+        validation_alias="SLOTWISE_VIEW_CACHE",
+        description="Cache month and day views (false: compute every time).",
+    )
     hold_sweep_seconds: float = Field(
         default=2.0,
         validation_alias="SLOTWISE_HOLD_SWEEP_SECONDS",
@@ -66,3 +71,31 @@ class Settings(BaseSettings):
     )
     calendar_sync_seconds: float = Field(default=300.0, validation_alias="SLOTWISE_CALENDAR_SYNC_SECONDS")
     calendar_stale_seconds: float = Field(default=900.0, validation_alias="SLOTWISE_CALENDAR_STALE_SECONDS")
+    notification_sweep_seconds: float = Field(
+        default=300.0,
+        validation_alias="SLOTWISE_NOTIFICATION_SWEEP_SECONDS",
+        gt=0,
+        description="Waiting availability notification requests not checked for this long are checked "
+        "again (changes lost to a crash, the horizon moving on) and expired once their dates are over.",
+    )
+    webhook_poll_seconds: float = Field(
+        default=0.5,
+        validation_alias="SLOTWISE_WEBHOOK_POLL_SECONDS",
+        gt=0,
+        description="How often the webhook outbox is checked for due deliveries.",
+    )
+    webhook_retry_base_seconds: float = Field(
+        default=2.0,
+        validation_alias="SLOTWISE_WEBHOOK_RETRY_BASE_SECONDS",
+        gt=0,
+        description="First retry delay of a failed webhook delivery; doubles per attempt (with jitter).",
+    )
+    webhook_max_attempts: int = Field(
+        default=12,
+        validation_alias="SLOTWISE_WEBHOOK_MAX_ATTEMPTS",
+        ge=1,
+        description="Attempts of a webhook delivery before it is given up.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, validation_alias="SLOTWISE_WEBHOOK_TIMEOUT_SECONDS", gt=0
+    )
