@@ -2,7 +2,7 @@
 PYTHON ?= python3
 BIN := .venv/bin
 
-.PHONY: install demo test bench bench-booking
+.PHONY: install demo test bench bench-booking bench-live
 
 .venv/installed: pyproject.toml
 	$(PYTHON) -m venv .venv
@@ -26,3 +26,6 @@ bench: install
 
 bench-booking: install
 	$(BIN)/python -m bench.booking
+
+bench-live: install
+	$(BIN)/python -m bench.live
