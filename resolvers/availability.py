@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from db.availability_queries import load_occupancy, load_provider_and_service, load_schedule
-from db.records import ProviderRecord, ServiceRecord
 from domain.availability import (
     DayView,
     MonthView,
@@ -18,17 +13,14 @@ from domain.availability import (
     day_bounds,
     day_view,
     first_available,
-    load_span,
     month_days,
     month_view,
     next_available_search,
     parse_month,
 )
-from domain.errors import NotFoundProblem
 from domain.local_time import local_date, zone_named
-from domain.reasons import SlotJudge
-from domain.schedule import Schedule
-from resolvers.context import AppContext, parse_id
+from resolvers.context import AppContext
+from resolvers.lookups import judged, service_or_404
 from resolvers.view_codec import day_from_json, day_to_json, month_from_json, month_to_json
 
 
@@ -58,17 +50,17 @@ async def month_availability(
     if seen.value is not None:
         return _month_from_cache(seen.value)
     async with app.engine.connect() as conn:
-        provider, service = await _service(conn, service_id)
+        provider, service = await service_or_404(conn, service_id)
         zone = zone_named(timezone or provider.timezone)
         check_view_distance(first_day, local_date(now, zone), "month")
         days = month_days(first_day)
         start, end = day_bounds(days[0], zone)[0], day_bounds(days[-1], zone)[1]
-        schedule, judge = await _judged(conn, provider, service, start, end, now)
+        schedule, judge = await judged(conn, provider, service, start, end, now)
         view = month_view(schedule, judge, first_day, zone)
         next_day, rest = next_available_search(view, judge, zone)
         until = view.stable_until
         if rest is not None:
-            schedule, judge = await _judged(conn, provider, service, *rest, now)
+            schedule, judge = await judged(conn, provider, service, *rest, now)
             found = first_available(schedule, judge, *rest)
             if found is not None:
                 next_day = local_date(found, zone)
@@ -95,11 +87,11 @@ async def day_availability(
         value = seen.value
         return DayAvailability(value["timezone"], value["provider"], day_from_json(value["view"]))
     async with app.engine.connect() as conn:
-        provider, service = await _service(conn, service_id)
+        provider, service = await service_or_404(conn, service_id)
         zone = zone_named(timezone or provider.timezone)
         check_view_distance(day, local_date(now, zone), "date")
         start, end = day_bounds(day, zone)
-        schedule, judge = await _judged(conn, provider, service, start, end, now)
+        schedule, judge = await judged(conn, provider, service, start, end, now)
     view = day_view(schedule, judge, day, zone)
     value = {"timezone": zone.key, "provider": str(provider.id), "view": day_to_json(view)}
     await app.cache.put(key, service_id, str(provider.id), seen, value, view.stable_until)
@@ -111,25 +103,3 @@ def _month_from_cache(value: dict[str, Any]) -> MonthAvailability:
     return MonthAvailability(
         value["month"], value["timezone"], value["provider"], month_from_json(value["view"]), next_day
     )
-
-
-async def _service(conn: AsyncConnection, service_id: str) -> tuple[ProviderRecord, ServiceRecord]:
-    found = await load_provider_and_service(conn, parse_id(service_id, "serviceId", "service"))
-    if found is None:
-        raise NotFoundProblem("serviceId", "service", service_id)
-    return found
-
-
-async def _judged(
-    conn: AsyncConnection,
-    provider: ProviderRecord,
-    service: ServiceRecord,
-    start: datetime,
-    end: datetime,
-    now: datetime,
-) -> tuple[Schedule, SlotJudge]:
-    """The schedule and a judge holding every booking, hold and busy time that can touch [start, end)."""
-    schedule = await load_schedule(conn, provider, service, start, end)
-    occupancy = await load_occupancy(conn, provider.id, *load_span(service.rules, start, end), now)
-    judge = SlotJudge(service.rules, ZoneInfo(provider.timezone), now, occupancy)
-    return schedule, judge

@@ -37,6 +37,7 @@ from domain.slots import is_offered
 from domain.suggestions import Suggestion, suggest
 from resolvers.changes import ChangeRecorder, changing
 from resolvers.context import AppContext, parse_id
+from resolvers.lookups import service_or_404
 
 ACTIVE = ("PENDING", "CONFIRMED", "PAID", "IN_PROGRESS")
 MAX_SEARCH = timedelta(days=62)
@@ -72,7 +73,7 @@ async def hold_slot(
 
     async def work(changes: ChangeRecorder) -> ReservationRecord:
         conn, now = changes.conn, changes.now
-        provider, service = await _service(conn, service_id)
+        provider, service = await service_or_404(conn, service_id)
         await _take(changes, provider, service, instant, customer)
         expires = now + timedelta(minutes=service.rules.hold_minutes)
         hold = await _insert(
@@ -94,7 +95,7 @@ async def create_booking(
 
     async def work(changes: ChangeRecorder) -> ReservationRecord:
         conn, now = changes.conn, changes.now
-        provider, service = await _service(conn, service_id)
+        provider, service = await service_or_404(conn, service_id)
         await _take(changes, provider, service, instant, customer)
         created = await _insert(
             conn, provider, service, instant, now, customer, ReservationKind.BOOKING, "CONFIRMED"
@@ -218,7 +219,7 @@ async def suggest_slots(
 ) -> list[Suggestion]:
     now = app.clock()
     async with app.engine.connect() as conn:
-        provider, service = await _service(conn, service_id)
+        provider, service = await service_or_404(conn, service_id)
         return await _suggestions(
             conn, provider, service, preferred, search_from, search_to, duration_minutes, limit, now
         )
@@ -238,7 +239,7 @@ async def smart_book(
 
     async def work(changes: ChangeRecorder) -> SmartBooking:
         conn, now = changes.conn, changes.now
-        provider, service = await _service(conn, service_id)
+        provider, service = await service_or_404(conn, service_id)
         ranked = await _suggestions(
             conn, provider, service, preferred, search_from, search_to, None, MAX_SUGGESTIONS, now
         )
@@ -359,13 +360,6 @@ async def _revive(conn: AsyncConnection, stored: dict[str, Any]) -> Outcome | Pr
     if kind == "NotFoundProblem":
         return NotFoundProblem(fields["field"], fields["kind"], fields["id"])
     return ValidationProblem(fields["field"], fields["message"])
-
-
-async def _service(conn: AsyncConnection, service_id: str) -> tuple[ProviderRecord, ServiceRecord]:
-    found = await load_provider_and_service(conn, parse_id(service_id, "serviceId", "service"))
-    if found is None:
-        raise NotFoundProblem("serviceId", "service", service_id)
-    return found
 
 
 async def _judge_at(

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -25,6 +24,7 @@ from domain.schedule import WEEKDAYS, Window, clashes, merge_windows, parse_wind
 from domain.slots import is_offered
 from resolvers.changes import ChangeRecorder, changing
 from resolvers.context import AppContext, parse_id
+from resolvers.lookups import date_span, provider_or_404
 from resolvers.setup import add_date_exception, remove_date_exception, schedule
 
 MAX_CONFLICT_DAYS = 366
@@ -83,7 +83,7 @@ async def set_recurring_schedules(
     }
     removals = {_window_id(i, f"remove[{n}]") for n, i in enumerate(remove)}
     async with changing(app) as changes:
-        provider = await _provider(changes.conn, provider_id)
+        provider = await provider_or_404(changes.conn, provider_id)
         await lock_provider_writes(changes.conn, provider.id)
         rows = {r.id: r for r in await mq.weekly_rows(changes.conn, provider.id)}
         unknown = sorted((set(updates) | removals) - set(rows))
@@ -133,7 +133,7 @@ async def add_availability_window(
     window = parse_windows([(start, end)], "window")[0]
     note = checked_text(reason, "reason", 500, required=False) or None if reason else None
     async with changing(app) as changes:
-        provider = await _provider(changes.conn, provider_id)
+        provider = await provider_or_404(changes.conn, provider_id)
         await lock_provider_writes(changes.conn, provider.id)
         zone = zone_named(provider.timezone)
         if day is not None:
@@ -141,7 +141,7 @@ async def add_availability_window(
             same_day = [r.window for r in await mq.date_window_rows(changes.conn, provider.id, day, day)]
             _refuse_clash(same_day, window, "date")
             new_id = str(await mq.add_date_window(changes.conn, provider.id, day, window, note))
-            entity, span = "DATE_WINDOW", _date_span(day, zone)
+            entity, span = "DATE_WINDOW", date_span(day, zone)
             after: dict[str, object] = {
                 "id": new_id,
                 "date": day.isoformat(),
@@ -193,7 +193,7 @@ async def remove_availability_window(
                 "date": removed.day.isoformat(),
                 "window": [removed.window.start_text, removed.window.end_text],
             }
-            entity, span = "DATE_WINDOW", _date_span(removed.day, zone_named(provider.timezone))
+            entity, span = "DATE_WINDOW", date_span(removed.day, zone_named(provider.timezone))
         await record_change(changes.conn, owner, entity, "REMOVED", before, None, actor)
         await changes.record(owner, ChangeCause.SCHEDULE_CHANGED, [span])
     return await schedule(app, str(owner), None)
@@ -223,7 +223,7 @@ async def availability_changes(
     if not 1 <= limit <= 500:
         raise ValidationProblem("limit", "must be between 1 and 500")
     async with app.engine.connect() as conn:
-        provider = await _provider(conn, provider_id)
+        provider = await provider_or_404(conn, provider_id)
         return await list_changes(conn, provider.id, since, until, limit)
 
 
@@ -231,7 +231,7 @@ async def availability_conflicts(
     app: AppContext, provider_id: str, first: date, last: date
 ) -> list[Conflict]:
     async with app.engine.connect() as conn:
-        provider = await _provider(conn, provider_id)
+        provider = await provider_or_404(conn, provider_id)
         return await _conflicts(app, conn, provider, first, last)
 
 
@@ -247,7 +247,7 @@ async def resolve_availability_conflicts(
     """Resolve overlapping weekly windows by one strategy, all or nothing; bookings are never
     touched (a booking left outside availability stays reported)."""
     async with changing(app) as changes:
-        provider = await _provider(changes.conn, provider_id)
+        provider = await provider_or_404(changes.conn, provider_id)
         await lock_provider_writes(changes.conn, provider.id)
         rows = [WindowRow(r.id, r.weekday, r.window) for r in await mq.weekly_rows(changes.conn, provider.id)]
         plan = resolve_windows(rows, strategy)
@@ -366,21 +366,10 @@ def _ahead(changes: ChangeRecorder) -> Span:
     return changes.now - timedelta(days=1), changes.now + ALL_AHEAD
 
 
-def _date_span(day: date, zone: ZoneInfo) -> Span:
-    return start_of_day(day - timedelta(days=1), zone), start_of_day(day + timedelta(days=2), zone)
-
-
-async def _provider(conn: AsyncConnection, provider_id: str) -> ProviderRecord:
-    found = await q.get_provider(conn, parse_id(provider_id, "providerId", "provider"))
-    if found is None:
-        raise NotFoundProblem("providerId", "provider", provider_id)
-    return found
-
-
 async def windows_of(
     app: AppContext, provider_id: str
 ) -> tuple[list[mq.WeeklyWindowRecord], list[mq.DateWindowRecord]]:
     """A provider's weekly windows and manual date windows, with their ids."""
     async with app.engine.connect() as conn:
-        provider = await _provider(conn, provider_id)
+        provider = await provider_or_404(conn, provider_id)
         return await mq.weekly_rows(conn, provider.id), await mq.date_window_rows(conn, provider.id)

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -15,13 +14,14 @@ from db.change_log import record_change
 from db.records import ExceptionRecord, ProviderRecord, ScheduleRecord, ServiceRecord, WeeklyPlan
 from db.setup_queries import plan_to_json
 from domain.availability import check_view_distance
-from domain.changes import ChangeCause, Span
+from domain.changes import ChangeCause
 from domain.errors import NotFoundProblem, ValidationProblem, checked_text
-from domain.local_time import local_date, start_of_day, zone_named
+from domain.local_time import local_date, zone_named
 from domain.schedule import DateException, parse_week, parse_windows
 from domain.service_rules import checked_price, checked_rules
 from resolvers.changes import changing
 from resolvers.context import AppContext, parse_id
+from resolvers.lookups import date_span, provider_or_404
 
 Spans = Sequence[tuple[str, str]]
 WHOLE_WEEK_REACH_DAYS = 2 * 366  # a new week changes every date a view may ask for
@@ -72,7 +72,7 @@ async def create_service(app: AppContext, data: ServiceInput) -> ServiceRecord:
     )
     price = checked_price(data.price)
     async with app.engine.begin() as conn:
-        provider = await _provider(conn, data.provider_id)
+        provider = await provider_or_404(conn, data.provider_id)
         own = None
         if data.schedule_days is not None:
             zone = zone_named(data.schedule_timezone or provider.timezone, "schedule.timezone")
@@ -137,7 +137,7 @@ async def add_date_exception(
         owner = await _owner(conn, provider_id, service_id)
         zone = zone_named(owner.provider.timezone)
         check_view_distance(day, local_date(app.clock(), zone), "date")
-        await changes.record(owner.provider.id, ChangeCause.SCHEDULE_CHANGED, [_date_span(day, zone)])
+        await changes.record(owner.provider.id, ChangeCause.SCHEDULE_CHANGED, [date_span(day, zone)])
         service_key = owner.service.id if owner.service else None
         replaced = next(
             (
@@ -171,7 +171,7 @@ async def remove_date_exception(app: AppContext, exception_id: str) -> ScheduleR
             raise NotFoundProblem("id", "date exception", exception_id)
         provider = await q.get_provider(conn, removed.provider_id)
         assert provider is not None
-        span = _date_span(removed.exception.day, zone_named(provider.timezone))
+        span = date_span(removed.exception.day, zone_named(provider.timezone))
         entity = "BLOCKED_DATE" if removed.exception.closed else "DATE_EXCEPTION"
         await record_change(
             conn,
@@ -229,18 +229,6 @@ def _exception_json(record: ExceptionRecord | None) -> dict[str, object] | None:
     }
 
 
-def _date_span(day: date, zone: ZoneInfo) -> Span:
-    """A date of a schedule, widened by a day either way for schedules in another zone."""
-    return start_of_day(day - timedelta(days=1), zone), start_of_day(day + timedelta(days=2), zone)
-
-
-async def _provider(conn: AsyncConnection, raw_id: str) -> ProviderRecord:
-    found = await q.get_provider(conn, parse_id(raw_id, "providerId", "provider"))
-    if found is None:
-        raise NotFoundProblem("providerId", "provider", raw_id)
-    return found
-
-
 async def _owner(conn: AsyncConnection, provider_id: str | None, service_id: str | None) -> ScheduleOwner:
     if (provider_id is None) == (service_id is None):
         raise ValidationProblem("providerId", "give exactly one of providerId and serviceId")
@@ -252,4 +240,4 @@ async def _owner(conn: AsyncConnection, provider_id: str | None, service_id: str
         assert owner_provider is not None
         return ScheduleOwner(owner_provider, found)
     assert provider_id is not None
-    return ScheduleOwner(await _provider(conn, provider_id), None)
+    return ScheduleOwner(await provider_or_404(conn, provider_id), None)

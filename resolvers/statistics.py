@@ -16,12 +16,11 @@ from db.availability_queries import load_occupancy, load_schedule
 from db.records import ProviderRecord, ServiceRecord
 from db.setup_queries import get_provider, list_services
 from db.statistics_queries import bookings_between, load_provider_schedule
-from domain.availability import first_available, load_span
+from domain.availability import first_available
 from domain.errors import NotFoundProblem
 from domain.local_time import local_date
 from domain.occupancy import Occupancy
-from domain.reasons import SlotJudge, horizon_end
-from domain.schedule import Schedule
+from domain.reasons import horizon_end
 from domain.statistics import (
     BookingSpan,
     Span,
@@ -35,6 +34,7 @@ from domain.statistics import (
     window_spans,
 )
 from resolvers.context import AppContext, parse_id
+from resolvers.lookups import judged
 
 
 @dataclass(frozen=True)
@@ -109,20 +109,6 @@ def _taken(occupancy: Occupancy) -> list[Span]:
     return [(int(s), int(e)) for s, e in (*own, *busy)]
 
 
-async def _judge(
-    conn: AsyncConnection,
-    provider: ProviderRecord,
-    service: ServiceRecord,
-    start: datetime,
-    end: datetime,
-    now: datetime,
-) -> tuple[Schedule, SlotJudge]:
-    """The service's schedule, and a judge holding everything that can touch slots in [start, end)."""
-    schedule = await load_schedule(conn, provider, service, start, end)
-    occupancy = await load_occupancy(conn, provider.id, *load_span(service.rules, start, end), now)
-    return schedule, SlotJudge(service.rules, ZoneInfo(provider.timezone), now, occupancy)
-
-
 async def _available_slots(
     conn: AsyncConnection,
     provider: ProviderRecord,
@@ -132,7 +118,7 @@ async def _available_slots(
     now: datetime,
 ) -> int:
     """The service's candidate slots starting in [start, end) that are available now."""
-    schedule, judge = await _judge(conn, provider, service, start, end, now)
+    schedule, judge = await judged(conn, provider, service, start, end, now)
     return count_available(schedule, judge, start, end)
 
 
@@ -141,5 +127,5 @@ async def _next_available(
 ) -> datetime | None:
     """The service's first available slot from now until its horizon."""
     until = horizon_end(now, ZoneInfo(provider.timezone), service.rules.horizon_days)
-    schedule, judge = await _judge(conn, provider, service, now, until, now)
+    schedule, judge = await judged(conn, provider, service, now, until, now)
     return first_available(schedule, judge, now, until)
