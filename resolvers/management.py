@@ -200,21 +200,26 @@ async def remove_availability_window(
 
 
 async def block_date(
-    app: AppContext, provider_id: str | None, service_id: str | None, day: date, reason: str | None
+    app: AppContext,
+    provider_id: str | None,
+    service_id: str | None,
+    day: date,
+    reason: str | None,
+    actor: str | None = None,
 ) -> ScheduleRecord:
     """Close a date (for the provider, or one service), with a reason; replaces that date's override."""
-    record, _ = await add_date_exception(app, provider_id, service_id, day, True, [], reason)
+    record, _ = await add_date_exception(app, provider_id, service_id, day, True, [], reason, actor)
     return record
 
 
 async def unblock_date(
-    app: AppContext, provider_id: str | None, service_id: str | None, day: date
+    app: AppContext, provider_id: str | None, service_id: str | None, day: date, actor: str | None = None
 ) -> ScheduleRecord:
     current = await schedule(app, provider_id or "", service_id)
     closed = next((e for e in current.exceptions if e.exception.day == day and e.exception.closed), None)
     if closed is None:
         raise NotFoundProblem("date", "blocked date", day.isoformat())
-    return await remove_date_exception(app, str(closed.id))
+    return await remove_date_exception(app, str(closed.id), actor)
 
 
 async def availability_changes(

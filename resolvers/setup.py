@@ -81,7 +81,12 @@ async def create_service(app: AppContext, data: ServiceInput) -> ServiceRecord:
 
 
 async def set_weekly_schedule(
-    app: AppContext, provider_id: str | None, service_id: str | None, timezone: str | None, days: Week
+    app: AppContext,
+    provider_id: str | None,
+    service_id: str | None,
+    timezone: str | None,
+    days: Week,
+    actor: str | None = None,
 ) -> ScheduleRecord:
     """Replace the whole week of a provider or of one service."""
     week = parse_week(days)
@@ -112,6 +117,7 @@ async def set_weekly_schedule(
             "REPLACED",
             plan_to_json(before.plan),
             plan_to_json(after.plan),
+            actor=actor,
             service_id=owner.service.id if owner.service else None,
         )
         return after
@@ -125,6 +131,7 @@ async def add_date_exception(
     closed: bool,
     windows: Spans,
     reason: str | None,
+    actor: str | None = None,
 ) -> tuple[ScheduleRecord, ExceptionRecord]:
     parsed = parse_windows(windows, "windows")
     if closed and parsed:
@@ -157,12 +164,15 @@ async def add_date_exception(
             "REPLACED" if replaced else "CREATED",
             _exception_json(replaced),
             _exception_json(added),
+            actor=actor,
             service_id=service_key,
         )
         return await q.schedule_of(conn, owner.provider, owner.service), added
 
 
-async def remove_date_exception(app: AppContext, exception_id: str) -> ScheduleRecord:
+async def remove_date_exception(
+    app: AppContext, exception_id: str, actor: str | None = None
+) -> ScheduleRecord:
     key = parse_id(exception_id, "id", "date exception")
     async with changing(app) as changes:
         conn = changes.conn
@@ -180,6 +190,7 @@ async def remove_date_exception(app: AppContext, exception_id: str) -> ScheduleR
             "REMOVED",
             _exception_json(removed),
             None,
+            actor=actor,
             service_id=removed.service_id,
         )
         await changes.record(provider.id, ChangeCause.SCHEDULE_CHANGED, [span])

@@ -16,6 +16,12 @@ class RequestContext:
     request: Any = None
     response: Any = None
 
+    @property
+    def actor(self) -> str:
+        """Who is asking, for the change logs: the client's address until API keys identify callers."""
+        client = getattr(self.request, "client", None)
+        return f"ip:{client.host}" if client is not None else "unknown"
+
     def may_see_private(self, provider_id: str) -> bool:
         """Booking ids and calendar titles are for the provider and admins.
 

@@ -179,6 +179,7 @@ class ManagementMutation:
                     [WindowChange(c.id, c.start, c.end) for c in input.update],
                     list(input.remove),
                     input.merge_overlapping,
+                    info.context.actor,
                 )
             )
         )
@@ -194,20 +195,30 @@ class ManagementMutation:
                 input.start,
                 input.end,
                 input.reason,
+                info.context.actor,
             )
         )
         return outcome if isinstance(outcome, ValidationError | NotFound) else Schedule.of(outcome[0])
 
     @strawberry.mutation
     async def remove_availability_window(self, info: Info, id: strawberry.ID) -> ScheduleResult:
-        return _schedule(await or_error_result(management.remove_availability_window(info.context.app, id)))
+        return _schedule(
+            await or_error_result(
+                management.remove_availability_window(info.context.app, id, info.context.actor)
+            )
+        )
 
     @strawberry.mutation(description="Closes a date for the provider (or one service), with a reason.")
     async def block_date(self, info: Info, input: BlockDateInput) -> ScheduleResult:
         return _schedule(
             await or_error_result(
                 management.block_date(
-                    info.context.app, input.provider_id, input.service_id, input.date, input.reason
+                    info.context.app,
+                    input.provider_id,
+                    input.service_id,
+                    input.date,
+                    input.reason,
+                    info.context.actor,
                 )
             )
         )
@@ -221,7 +232,9 @@ class ManagementMutation:
         service_id: strawberry.ID | None = None,
     ) -> ScheduleResult:
         return _schedule(
-            await or_error_result(management.unblock_date(info.context.app, provider_id, service_id, date))
+            await or_error_result(
+                management.unblock_date(info.context.app, provider_id, service_id, date, info.context.actor)
+            )
         )
 
     @strawberry.mutation(
@@ -234,7 +247,13 @@ class ManagementMutation:
     ]:
         outcome = await or_error_result(
             management.resolve_availability_conflicts(
-                info.context.app, input.provider_id, input.from_, input.to, input.strategy, input.dry_run
+                info.context.app,
+                input.provider_id,
+                input.from_,
+                input.to,
+                input.strategy,
+                input.dry_run,
+                info.context.actor,
             )
         )
         if isinstance(outcome, ValidationError | NotFound):

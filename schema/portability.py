@@ -93,7 +93,12 @@ class PortabilityMutation:
     async def import_availability(self, info: Info, input: ImportAvailabilityInput) -> ImportResult:
         outcome = await or_error_result(
             portability.import_availability(
-                info.context.app, input.provider_id, input.document, input.mode, input.dry_run
+                info.context.app,
+                input.provider_id,
+                input.document,
+                input.mode,
+                input.dry_run,
+                info.context.actor,
             )
         )
         if isinstance(outcome, ValidationError | NotFound):

@@ -29,7 +29,7 @@ CONFLICTS = """query($p: ID!, $f: Date!, $t: Date!) { availabilityConflicts(prov
   type description weekday windowIds bookingId } }"""
 RESOLVE = """mutation($input: ResolveConflictsInput!) { resolveAvailabilityConflicts(input: $input) { __typename
   ... on ConflictResolution { applied dryRun changes remaining { type } } ... on ValidationError { field } } }"""
-CHANGES = """query($p: ID!) { availabilityChanges(providerId: $p) { entity action before after at } }"""
+CHANGES = """query($p: ID!) { availabilityChanges(providerId: $p) { entity action actor before after at } }"""
 WEEKDAYS = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"]
 
 
@@ -295,3 +295,4 @@ async def test_every_change_is_in_the_change_log(client: httpx.AsyncClient) -> N
     assert log[1]["after"]["weekday"] == "SUNDAY"
     assert log[3]["before"] == {"timezone": "America/Los_Angeles", "days": {}}
     assert all(e["at"] for e in log)
+    assert {e["actor"] for e in log} == {"ip:127.0.0.1"}  # the caller (API keys will name callers)
