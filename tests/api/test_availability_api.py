@@ -256,3 +256,26 @@ async def test_unknown_service_zone_and_date_are_refused(client: httpx.AsyncClie
     assert "Europe/Nowhere" in errors[0]["message"]
     errors = await gql_errors(client, DAY, id=service_id, date="2027-02-30")
     assert "date" in errors[0]["message"]
+
+
+async def test_month_edges_follow_the_viewer_zone(client: httpx.AsyncClient) -> None:
+    _, service_id = await weekday_service(client)
+    # Wednesday 2027-03-31 09:00 in Los Angeles is 05:00 on Thursday 2027-04-01 in Auckland.
+    april = (await gql(client, MONTH, id=service_id, month="2027-04", tz="Pacific/Auckland"))[
+        "monthAvailability"
+    ]
+    counts = {d["date"]: d["availableSlots"] for d in april["availableDates"]}
+    assert counts["2027-04-01"] == 16 and len(counts) + len(april["unavailableDates"]) == 30
+    march = (await gql(client, MONTH, id=service_id, month="2027-03"))["monthAvailability"]
+    assert {d["date"]: d["availableSlots"] for d in march["availableDates"]}["2027-03-31"] == 16
+
+
+async def test_a_leap_february_has_29_dates(client: httpx.AsyncClient, clock: Clock) -> None:
+    clock.now = datetime(2028, 2, 1, tzinfo=UTC)
+    _, service_id = await weekday_service(client)
+    month = (await gql(client, MONTH, id=service_id, month="2028-02"))["monthAvailability"]
+    dates = sorted(
+        [d["date"] for d in month["availableDates"]] + [d["date"] for d in month["unavailableDates"]]
+    )
+    assert len(dates) == 29 and dates[-1] == "2028-02-29"
+    assert {d["date"]: d["availableSlots"] for d in month["availableDates"]}["2028-02-29"] == 16  # a Tuesday
