@@ -7,7 +7,15 @@ from datetime import date
 from typing import Annotated
 
 import strawberry
-from strawberry.extensions import ParserCache, ValidationCache
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -148,7 +156,12 @@ class CoreMutation:
     async def set_weekly_schedule(self, info: Info, input: SetWeeklyScheduleInput) -> ScheduleResult:
         changed = await or_error_result(
             setup.set_weekly_schedule(
-                info.context.app, input.provider_id, input.service_id, input.timezone, week(input.days)
+                info.context.app,
+                input.provider_id,
+                input.service_id,
+                input.timezone,
+                week(input.days),
+                info.context.actor,
             )
         )
         return changed if isinstance(changed, ValidationError | NotFound) else Schedule.of(changed)
@@ -166,6 +179,7 @@ class CoreMutation:
                 input.closed,
                 spans(input.windows),
                 input.reason,
+                info.context.actor,
             )
         )
         if isinstance(changed, ValidationError | NotFound):
@@ -175,7 +189,7 @@ class CoreMutation:
 
     @strawberry.mutation
     async def remove_date_exception(self, info: Info, id: strawberry.ID) -> ScheduleResult:
-        changed = await or_error_result(setup.remove_date_exception(info.context.app, id))
+        changed = await or_error_result(setup.remove_date_exception(info.context.app, id, info.context.actor))
         return changed if isinstance(changed, ValidationError | NotFound) else Schedule.of(changed)
 
     @strawberry.mutation(description="Keeps a slot for this customer for the service's holdMinutes.")
@@ -288,13 +302,39 @@ Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
 Subscription = merge_types("Subscription", SUBSCRIPTIONS)
 
-schema = strawberry.Schema(
-    query=Query,
-    mutation=Mutation,
-    subscription=Subscription,
-    extensions=[lambda: ParserCache(maxsize=256), lambda: ValidationCache(maxsize=256)],
-    config=StrawberryConfig(scalar_map=SCALARS),
-)
+# Limits on one document. Introspection fields (`__schema`, `__type`) do not count towards the
+# depth, so GraphiQL's introspection query passes; it has about 200 tokens and no aliases.
+MAX_DEPTH = 10
+MAX_ALIASES = 30
+MAX_TOKENS = 2000
+
+# The limiters' rules are built once: each limiter instance makes a new rule class, and the
+# validation cache (keyed by the rules) would never hit if they were built per operation.
+_LIMIT_RULES = [
+    *QueryDepthLimiter(max_depth=MAX_DEPTH).validation_rules,
+    *MaxAliasesLimiter(max_alias_count=MAX_ALIASES).validation_rules,
+]
+_NO_INTROSPECTION_RULES = [*_LIMIT_RULES, NoSchemaIntrospectionCustomRule]
+
+
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    """The schema with its limits; without introspection (`__schema`, `__type`) for production."""
+    rules = _LIMIT_RULES if introspection else _NO_INTROSPECTION_RULES
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        extensions=[
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            lambda: AddValidationRules(rules),
+            lambda: ParserCache(maxsize=256),
+            lambda: ValidationCache(maxsize=256),
+        ],
+        config=StrawberryConfig(scalar_map=SCALARS),
+    )
+
+
+schema = build_schema()
 
 
 def export_sdl() -> str:
