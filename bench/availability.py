@@ -182,7 +182,12 @@ def main() -> int:
         )
         wrk, how = find_wrk()
         print(f"load generator: {'wrk (' + how + ')' if wrk else 'python asyncio (wrk ' + how + ')'}")
-        env = {**os.environ, "BENCH_DATABASE_URL": url, "SLOTWISE_ENV": "production"}
+        env = {
+            **os.environ,
+            "BENCH_DATABASE_URL": url,
+            "SLOTWISE_ENV": "production",
+            "SLOTWISE_RATE_LIMIT_PER_MINUTE": "0",
+        }
         with serving(TARGETS, env) as urls:
             verify(urls["slotwise"], seeded)
             month = {"s": seeded.service_id, "m": seeded.month}

@@ -230,7 +230,12 @@ def main() -> int:
         print(
             f"reference load generator: {'wrk (' + how + ')' if wrk else 'python asyncio (wrk ' + how + ')'}"
         )
-        env = {**os.environ, "BENCH_DATABASE_URL": url, "SLOTWISE_ENV": "production"}
+        env = {
+            **os.environ,
+            "BENCH_DATABASE_URL": url,
+            "SLOTWISE_ENV": "production",
+            "SLOTWISE_RATE_LIMIT_PER_MINUTE": "0",
+        }
         with serving(TARGETS, env) as urls:
             warm, run = asyncio.run(book_free_slots(urls["slotwise"], service_id, slots))
             races = [

@@ -442,7 +442,11 @@ def main() -> int:
         wrk, how = find_wrk()
         print(f"load generator: {'wrk (' + how + ')' if wrk else 'python asyncio (wrk ' + how + ')'}")
         base = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-        base |= {"BENCH_DATABASE_URL": url, "SLOTWISE_ENV": "production"}
+        base |= {
+            "BENCH_DATABASE_URL": url,
+            "SLOTWISE_ENV": "production",
+            "SLOTWISE_RATE_LIMIT_PER_MINUTE": "0",
+        }
         shared = base | {"REDIS_URL": REDIS_URL, "SLOTWISE_MAX_SUBSCRIPTIONS": str(SUBSCRIBERS)}
         targets = {f"slotwise {n + 1}": TARGETS["slotwise"] for n in range(SERVERS)}
         month = {"s": seeded.service_id, "m": seeded.month}

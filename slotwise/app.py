@@ -6,37 +6,62 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
 from db.engine import create_engine
 from resolvers import booking, calendar
 from resolvers.context import AppContext, Clock, NoCache, ViewCache, system_clock
 from schema.context import RequestContext
-from schema.schema import schema
+from schema.schema import build_schema, schema
 from slotwise import notification_workers
 from slotwise.calendar_setup import WEBHOOK_PATH, calendar_setup
 from slotwise.config import Settings
 from slotwise.events import change_hub
+from slotwise.limits import BodySizeLimit, RateLimit, RateLimiter
+from slotwise.migrate import head_revisions
+from slotwise.observability import Metric, Metrics, RequestIdMiddleware, counter, gauge
 from slotwise.view_cache import LocalViewCache, RedisViewCache
 
 log = logging.getLogger("slotwise")
+READY_TIMEOUT = 2.0  # seconds each readiness check may take
+
+
+class _TrackedHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
+    """Known to its view while open, so shutdown can close it with 1001 (going away)."""
+
+    async def handle(self) -> None:
+        sockets: set[Any] = self.view.open_websockets  # type: ignore[attr-defined]
+        sockets.add(self)
+        try:
+            await super().handle()
+        finally:
+            sockets.discard(self)
 
 
 class SlotwiseGraphQL(GraphQL[RequestContext, None]):
-    def __init__(self, app: AppContext, settings: Settings) -> None:
+    graphql_transport_ws_handler_class = _TrackedHandler
+
+    def __init__(self, app: AppContext, settings: Settings, metrics: Metrics) -> None:
+        development = settings.env == "development"
         super().__init__(
-            schema,
-            graphql_ide="graphiql" if settings.env == "development" else None,
+            schema if development else build_schema(introspection=False),
+            graphql_ide="graphiql" if development else None,
+            allowed_origins=[o.strip() for o in settings.allowed_origins.split(",") if o.strip()],
             allow_queries_via_get=False,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             keep_alive=True,
@@ -45,9 +70,26 @@ class SlotwiseGraphQL(GraphQL[RequestContext, None]):
             connection_init_wait_timeout=timedelta(seconds=10),
         )
         self.app_context = app
+        self.metrics = metrics
+        self.open_websockets: set[_TrackedHandler] = set()
 
     async def get_context(self, request: Any, response: Any) -> RequestContext:
         return RequestContext(self.app_context, request, response)
+
+    async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
+        data = kwargs["request_data"]
+        operation = self.metrics.operation_label(data.operation_name, data.query)
+        started = time.perf_counter()
+        try:
+            return await super().execute_single(*args, **kwargs)
+        finally:
+            self.metrics.request_seconds.labels(operation).observe(time.perf_counter() - started)
+
+    async def close_websockets(self, code: int = 1001, reason: str = "server shutting down") -> None:
+        """Close every open subscription connection (before the server's own 1012 close)."""
+        closing = [handler.websocket.close(code=code, reason=reason) for handler in self.open_websockets]
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.gather(*closing, return_exceptions=True), 2)
 
 
 def create_app(settings: Settings, database_url: str, clock: Clock = system_clock) -> Starlette:
@@ -57,20 +99,71 @@ def create_app(settings: Settings, database_url: str, clock: Clock = system_cloc
     if settings.view_cache:
         cache = RedisViewCache(settings.redis_url) if settings.redis_url else LocalViewCache()
     context = AppContext(engine, clock, feed=hub, cache=cache, calendar=calendar_setup(settings))
-    graphql = SlotwiseGraphQL(context, settings)
+    metrics = Metrics()
+    graphql = SlotwiseGraphQL(context, settings, metrics)
     background = notification_workers.NotificationWorkers(context, settings)
+    limiter = RateLimiter(settings.rate_limit_per_minute, settings.redis_url)
+
+    heads = head_revisions()
+
+    def live_subscriptions() -> int:
+        return hub.subscribers - background.feed_subscriptions + background.opened_subscriptions
+
+    def live_metrics() -> Iterator[Metric]:
+        yield gauge("slotwise_active_subscriptions", "Live GraphQL subscriptions.", live_subscriptions())
+        yield counter("slotwise_events_published", "Changes published by this process.", hub.published)
+        yield counter("slotwise_events_delivered", "Changes handed to local subscribers.", hub.delivered)
+        if isinstance(cache, LocalViewCache | RedisViewCache):
+            yield counter(
+                "slotwise_view_cache_hits", "Month and day views served from the cache.", cache.hits
+            )
+            yield counter("slotwise_view_cache_misses", "Month and day views computed.", cache.misses)
+
+    metrics.watch(live_metrics)
 
     async def healthz(request: Request) -> JSONResponse:
         """The process is up; with the live subscriptions and asyncio tasks it holds, to spot leaks."""
         return JSONResponse(
-            {
-                "status": "ok",
-                "liveSubscriptions": hub.subscribers
-                - background.feed_subscriptions
-                + background.opened_subscriptions,
-                "tasks": len(asyncio.all_tasks()),
-            }
+            {"status": "ok", "liveSubscriptions": live_subscriptions(), "tasks": len(asyncio.all_tasks())}
         )
+
+    async def readyz(request: Request) -> JSONResponse:
+        """Ready for traffic: PostgreSQL answers, migrations are at head, Redis and the change feed live."""
+        checks: dict[str, dict[str, Any]] = {}
+        try:
+            async with asyncio.timeout(READY_TIMEOUT), engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+                checks["postgres"] = {"ok": True}
+                try:
+                    current = set(
+                        (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars()
+                    )
+                except Exception as error:
+                    checks["migrations"] = {"ok": False, "error": _describe(error)}
+                else:
+                    checks["migrations"] = {
+                        "ok": current == heads,
+                        "current": sorted(current),
+                        "head": sorted(heads),
+                    }
+        except Exception as error:
+            checks.setdefault("postgres", {"ok": False, "error": _describe(error)})
+            checks.setdefault("migrations", {"ok": False, "error": "not checked: postgres unreachable"})
+        if hub.redis is not None:
+            try:
+                await hub.redis.ping(READY_TIMEOUT)
+                checks["redis"] = {"ok": True}
+            except Exception as error:
+                checks["redis"] = {"ok": False, "error": _describe(error)}
+        checks["changeListener"] = {"ok": hub.listening}
+        failed = [name for name, check in checks.items() if not check["ok"]]
+        return JSONResponse(
+            {"status": "unavailable" if failed else "ready", "failed": failed, "checks": checks},
+            status_code=503 if failed else 200,
+        )
+
+    async def metrics_endpoint(request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def google_push(request: Request) -> Response:
         """Google's push notification: verified by channel id and token before anything runs."""
@@ -91,10 +184,14 @@ def create_app(settings: Settings, database_url: str, clock: Clock = system_cloc
         gc.freeze()
         await hub.start()
         workers = [
-            asyncio.create_task(_sweep_holds(context, settings.hold_sweep_seconds), name="hold-sweeper")
+            asyncio.create_task(
+                _sweep_holds(context, settings.hold_sweep_seconds, metrics), name="hold-sweeper"
+            )
         ]
         if context.calendar is not None:
-            workers.append(asyncio.create_task(_sync_calendars(context, settings.calendar_sync_seconds)))
+            workers.append(
+                asyncio.create_task(_sync_calendars(context, settings.calendar_sync_seconds, metrics))
+            )
         workers += await background.start()
         try:
             yield
@@ -106,6 +203,7 @@ def create_app(settings: Settings, database_url: str, clock: Clock = system_cloc
             await hub.stop()
             if isinstance(cache, RedisViewCache):
                 await cache.close()
+            await limiter.close()
             await engine.dispose()
 
     app = Starlette(
@@ -113,33 +211,47 @@ def create_app(settings: Settings, database_url: str, clock: Clock = system_cloc
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
             Route(WEBHOOK_PATH, google_push, methods=["POST"]),
         ],
         lifespan=lifespan,
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(RateLimit, limiter=limiter),
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
+        ],
     )
     app.state.engine = engine
     app.state.hub = hub
     app.state.context = context
+    app.state.metrics = metrics
+    app.state.close_websockets = graphql.close_websockets
     return app
 
 
-async def _sync_calendars(context: AppContext, every: float) -> None:
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}".rstrip(": ")
+
+
+async def _sync_calendars(context: AppContext, every: float, metrics: Metrics) -> None:
     """Google says pushes are not fully reliable: sync every connected calendar periodically,
     and renew push channels before they expire."""
     while True:
         await asyncio.sleep(every)
         try:
-            await calendar.sync_calendars(context)
+            for status in await calendar.sync_calendars(context):
+                metrics.calendar_syncs.labels(status.status).inc()
             await calendar.renew_channels(context)
         except Exception:
             log.exception("periodic calendar sync failed")
 
 
-async def _sweep_holds(context: AppContext, every: float) -> None:
+async def _sweep_holds(context: AppContext, every: float, metrics: Metrics) -> None:
     """Expire holds past their time; safe on every instance (each hold expires once)."""
     while True:
         await asyncio.sleep(every)
         try:
-            await booking.expire_due_holds(context)
+            metrics.hold_expiries.inc(await booking.expire_due_holds(context))
         except Exception:
             log.exception("hold sweep failed")

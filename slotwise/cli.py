@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +29,12 @@ def main(argv: list[str] | None = None) -> int:
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("path", nargs="?", default="schema.graphql")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command in ("serve", "demo"):
+        from slotwise.observability import configure_logging
+
+        configure_logging(Settings().log_level)
+    else:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
     if args.command == "export-schema":
         from schema.schema import export_sdl
@@ -89,8 +95,27 @@ def _serve(settings: Settings, url: str, host: str, port: int) -> None:
 
     from slotwise.app import create_app
 
+    app = create_app(settings, url)
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            # Stop accepting, then close subscriptions with 1001 (uvicorn's own close says 1012).
+            for server in self.servers:
+                server.close()
+            await app.state.close_websockets()
+            await super().shutdown(sockets)
+
     print(f"Slotwise on http://{host}:{port}/graphql", file=sys.stderr)
-    uvicorn.run(create_app(settings, url), host=host, port=port, loop="asyncio", http="httptools")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        loop="asyncio",
+        http="httptools",
+        log_config=None,  # uvicorn's loggers propagate to the JSON root handler
+        timeout_graceful_shutdown=settings.shutdown_seconds,  # type: ignore[arg-type]  # a float works
+    )
+    Server(config).run()
 
 
 if __name__ == "__main__":

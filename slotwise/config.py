@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = Field(
         default="development",
         validation_alias="SLOTWISE_ENV",
-        description="production turns GraphiQL off.",
+        description="production turns GraphiQL and introspection off.",
     )
     data_dir: str = Field(
         default=".slotwise",
@@ -44,6 +44,15 @@ class Settings(BaseSettings):
     )
     max_subscriptions_per_connection: int = Field(default=20, validation_alias="SLOTWISE_MAX_SUBSCRIPTIONS")
     keep_alive_seconds: float = Field(default=15.0, validation_alias="SLOTWISE_KEEP_ALIVE_SECONDS")
+    shutdown_seconds: float = Field(
+        default=10.0,
+        validation_alias="SLOTWISE_SHUTDOWN_SECONDS",
+        ge=0,
+        description="On SIGTERM, how long `slotwise serve` lets in-flight requests finish.",
+    )
+    log_level: str = Field(
+        default="INFO", validation_alias="SLOTWISE_LOG_LEVEL", description="Level of the JSON log lines."
+    )
     google_client_id: str | None = Field(
         default=None,
         validation_alias="GOOGLE_CLIENT_ID",
@@ -98,4 +107,23 @@ class Settings(BaseSettings):
     )
     webhook_timeout_seconds: float = Field(
         default=10.0, validation_alias="SLOTWISE_WEBHOOK_TIMEOUT_SECONDS", gt=0
+    )
+    max_body_bytes: int = Field(
+        default=256 * 1024,
+        validation_alias="SLOTWISE_MAX_BODY_BYTES",
+        ge=0,
+        description="Largest HTTP request body; larger ones get 413 (0: no limit).",
+    )
+    rate_limit_per_minute: int = Field(
+        default=600,
+        validation_alias="SLOTWISE_RATE_LIMIT_PER_MINUTE",
+        ge=0,
+        description="GraphQL requests (POSTs and websocket connections) per caller per minute; "
+        "over it, 429 with Retry-After (0: no limit). Counted in Redis with REDIS_URL.",
+    )
+    allowed_origins: str = Field(
+        default="",
+        validation_alias="SLOTWISE_ALLOWED_ORIGINS",
+        description="Comma-separated origins whose pages may open websockets (`*`: any); "
+        "same-origin pages and non-browser clients always may.",
     )

@@ -68,6 +68,15 @@ class ResilientRedisBackend(BroadcastBackend):
     async def next_published(self) -> Event:
         return await self._queue.get()
 
+    @property
+    def listening(self) -> bool:
+        """The listener task runs and holds a live pub/sub subscription."""
+        return self._listener is not None and not self._listener.done() and self.connected.is_set()
+
+    async def ping(self, timeout: float) -> None:
+        """Raises unless Redis answers PING within `timeout` seconds."""
+        await asyncio.wait_for(self._client.ping(), timeout)  # type: ignore[misc]
+
     def _deliver(self, event: Event) -> None:
         if self._queue.full():  # the local fan-out is stuck: drop the backlog, ask for a resync
             while not self._queue.empty():
@@ -158,8 +167,13 @@ class Mailbox:
 class ChangeHub:
     """The process's one subscription to the change channel, fanned out to live subscribers."""
 
-    def __init__(self, broadcast: Broadcast, mailbox_size: int = 256) -> None:
+    def __init__(
+        self, broadcast: Broadcast, mailbox_size: int = 256, redis: ResilientRedisBackend | None = None
+    ) -> None:
         self._broadcast = broadcast
+        self.redis = redis  # the Redis backend, when there is one (for readiness checks)
+        self.published = 0  # changes this process published
+        self.delivered = 0  # changes handed to local subscribers' mailboxes
         self._mailboxes: set[Mailbox] = set()
         self._mailbox_size = mailbox_size
         self._pump: asyncio.Task[None] | None = None
@@ -168,6 +182,12 @@ class ChangeHub:
     @property
     def subscribers(self) -> int:
         return len(self._mailboxes)
+
+    @property
+    def listening(self) -> bool:
+        """The fan-out task runs and, with Redis, its pub/sub subscription is live."""
+        pumping = self._pump is not None and not self._pump.done() and self._listening.is_set()
+        return pumping and (self.redis is None or self.redis.listening)
 
     async def start(self) -> None:
         await self._broadcast.connect()
@@ -184,6 +204,7 @@ class ChangeHub:
 
     async def publish(self, change: AvailabilityChange) -> None:
         await self._broadcast.publish(CHANNEL, encode(change))
+        self.published += 1
 
     @contextlib.asynccontextmanager
     async def subscribe(self) -> AsyncIterator[AsyncIterator[AvailabilityChange]]:
@@ -203,8 +224,10 @@ class ChangeHub:
                         if event is None:
                             break
                         change = decode(event.message, datetime.now(UTC))
-                        for mailbox in list(self._mailboxes):
+                        mailboxes = list(self._mailboxes)
+                        for mailbox in mailboxes:
                             mailbox.offer(change)
+                        self.delivered += len(mailboxes)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -214,5 +237,6 @@ class ChangeHub:
 
 def change_hub(redis_url: str | None) -> ChangeHub:
     if redis_url:
-        return ChangeHub(Broadcast(backend=ResilientRedisBackend(redis_url)))
+        backend = ResilientRedisBackend(redis_url)
+        return ChangeHub(Broadcast(backend=backend), redis=backend)
     return ChangeHub(Broadcast("memory://"))

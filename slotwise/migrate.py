@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 import migrations
 
@@ -21,3 +22,8 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
+
+
+def head_revisions() -> set[str]:
+    """The migration scripts' head revision(s): what a migrated database's alembic_version holds."""
+    return set(ScriptDirectory.from_config(alembic_config("")).get_heads())

@@ -36,6 +36,8 @@ class LocalViewCache:
         self._versions: dict[str, int] = {}
         self._providers: dict[str, str] = {}
         self._entries: OrderedDict[str, tuple[int, datetime, Any]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
 
     async def saw(self, provider_id: str, sequence: int) -> None:
         self._versions[provider_id] = max(self._versions.get(provider_id, 0), sequence)
@@ -43,12 +45,15 @@ class LocalViewCache:
     async def get(self, key: str, service_id: str, now: datetime) -> CacheLookup:
         provider = self._providers.get(service_id)
         if provider is None:
+            self.misses += 1
             return CacheLookup()
         version = self._versions.get(provider, 0)
         entry = self._entries.get(key)
         if entry is not None and entry[0] == version and now < entry[1]:
             self._entries.move_to_end(key)
+            self.hits += 1
             return CacheLookup(entry[2], provider, version)
+        self.misses += 1
         return CacheLookup(None, provider, version)
 
     async def put(
@@ -71,6 +76,8 @@ class RedisViewCache:
         self._ttl = ttl_seconds
         self._providers: dict[str, str] = {}
         self._owed: dict[str, int] = {}
+        self.hits = 0
+        self.misses = 0
 
     async def close(self) -> None:
         await self._redis.aclose()
@@ -82,16 +89,20 @@ class RedisViewCache:
     async def get(self, key: str, service_id: str, now: datetime) -> CacheLookup:
         provider = self._providers.get(service_id)
         if provider is None or not await self._pay():
+            self.misses += 1
             return CacheLookup()
         try:
             version_text, entry_text = await self._redis.mget(_version_key(provider), _entry_key(key))
         except RedisError:
+            self.misses += 1
             return CacheLookup()
         version = int(version_text or 0)
         if entry_text:
             entry = json.loads(entry_text)
             if entry["v"] == version and now < datetime.fromisoformat(entry["until"]):
+                self.hits += 1
                 return CacheLookup(entry["data"], provider, version)
+        self.misses += 1
         return CacheLookup(None, provider, version)
 
     async def put(

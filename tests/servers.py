@@ -24,7 +24,13 @@ def uvicorn_servers(
     database_url: str, count: int = 2, ports: list[int] | None = None, **env: str
 ) -> Iterator[list[str]]:
     """`count` uvicorn processes of slotwise.asgi sharing one database; yields their base URLs."""
-    environment = os.environ | {"DATABASE_URL": database_url, "SLOTWISE_DB_POOL_SIZE": "20"} | env
+    # No rate limit unless a test asks for one: every test server counts callers from 127.0.0.1.
+    base = {
+        "DATABASE_URL": database_url,
+        "SLOTWISE_DB_POOL_SIZE": "20",
+        "SLOTWISE_RATE_LIMIT_PER_MINUTE": "0",
+    }
+    environment = os.environ | base | env
     ports = ports or [free_port() for _ in range(count)]
     processes = [
         subprocess.Popen(
