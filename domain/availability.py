@@ -87,16 +87,10 @@ def judged_between(schedule: Schedule, judge: SlotJudge, start: datetime, end: d
     rules = judge.rules
     starts, _ = candidate_spans(schedule, rules.duration, rules.interval, start, end)
     codes = judge.codes(starts, starts + rules.duration // MICROSECOND)
-    verdicts = []
-    for begin, code in zip(starts.tolist(), codes.tolist(), strict=True):
-        slot_start = from_micros(begin)
-        slot_end = slot_start + rules.duration
-        verdicts.append(
-            judge.judge(slot_start, slot_end)
-            if code != AVAILABLE
-            else SlotVerdict(slot_start, slot_end, None)
-        )
-    return verdicts
+    return [
+        judge.verdict(from_micros(begin), from_micros(begin) + rules.duration, code)
+        for begin, code in zip(starts.tolist(), codes.tolist(), strict=True)
+    ]
 
 
 def day_view(schedule: Schedule, judge: SlotJudge, day: date, zone: tzinfo) -> DayView:
