@@ -15,8 +15,8 @@ class ValidationProblem(ValueError):
 class NotFoundProblem(LookupError):
     """An id that names nothing (of the kind the field asks for)."""
 
-    def __init__(self, field: str, kind: str, id: str) -> None:
-        super().__init__(f"no {kind} with id '{id}'")
+    def __init__(self, field: str, kind: str, id: str, message: str | None = None) -> None:
+        super().__init__(message or f"no {kind} with id '{id}'")
         self.field = field
         self.kind = kind
         self.id = id

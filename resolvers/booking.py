@@ -141,6 +141,8 @@ async def confirm_hold(
 
 
 async def release_hold(app: AppContext, hold_id: str, customer_id: str) -> ReservationRecord | Problem:
+    if not customer_id:
+        raise ValidationProblem("customerId", "give the customer who made the hold: only they may release it")
     customer = _customer(customer_id)
 
     async def work(changes: ChangeRecorder) -> ReservationRecord:
@@ -254,7 +256,9 @@ async def smart_book(
             await rq.append_audit(conn, created, "BOOKING_CREATED", customer, None)
             await changes.record(provider.id, ChangeCause.BOOKING_CREATED, [created.occupied], service.id)
             return SmartBooking(created, choice.score, choice.time_difference)
-        raise NotFoundProblem("searchTo", "available slot", "between searchFrom and searchTo")
+        raise NotFoundProblem(
+            "searchTo", "available slot", "", message="no available slot between searchFrom and searchTo"
+        )
 
     request = {
         "serviceId": service_id,
@@ -358,7 +362,7 @@ async def _revive(conn: AsyncConnection, stored: dict[str, Any]) -> Outcome | Pr
     if kind == "HoldExpiredProblem":
         return HoldExpiredProblem(fields["hold_id"], fields["expired_at"])
     if kind == "NotFoundProblem":
-        return NotFoundProblem(fields["field"], fields["kind"], fields["id"])
+        return NotFoundProblem(fields["field"], fields["kind"], fields["id"], fields.get("message"))
     return ValidationProblem(fields["field"], fields["message"])
 
 
@@ -470,7 +474,9 @@ async def _suggestions(
     rules = service.rules
     requested = timedelta(minutes=duration_minutes) if duration_minutes is not None else rules.duration
     if not rules.duration <= requested <= timedelta(days=1):
-        raise ValidationProblem("durationMinutes", f"must be at least the service's {rules.duration_minutes}")
+        raise ValidationProblem(
+            "durationMinutes", f"must be between the service's {rules.duration_minutes} and 1440 minutes"
+        )
     schedule = await load_schedule(conn, provider, service, start, end)
     occupancy = await load_occupancy(
         conn, provider.id, start - rules.buffer_before, end + timedelta(days=1), now
@@ -497,7 +503,12 @@ def _customer(customer_id: str) -> str:
     return checked_text(customer_id, "customerId", 200)
 
 
+EARLIEST_YEAR, LATEST_YEAR = 1900, 9000  # outside: a typo, and arithmetic near year 1 or 9999 overflows
+
+
 def _aware(instant: datetime, field: str) -> datetime:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValidationProblem(field, "give the time with its UTC offset, e.g. 2027-03-14T09:00:00-07:00")
+    if not EARLIEST_YEAR <= instant.year <= LATEST_YEAR:
+        raise ValidationProblem(field, f"{instant.isoformat()} is not a plausible time to book")
     return instant

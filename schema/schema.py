@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
+from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
+    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -294,6 +297,8 @@ async def _calendar_result(pending: Awaitable[CalendarStatus]) -> CalendarResult
         return as_error(problem)  # type: ignore[return-value]
 
 
+log = logging.getLogger("slotwise.graphql")
+
 # Each feature's operations live in its own module; they are merged here.
 QUERIES: tuple[type, ...] = (CoreQuery, ManagementQuery, StatisticsQuery, PortabilityQuery)
 MUTATIONS: tuple[type, ...] = (CoreMutation, ManagementMutation, PortabilityMutation, NotificationsMutation)
@@ -317,10 +322,24 @@ _LIMIT_RULES = [
 _NO_INTROSPECTION_RULES = [*_LIMIT_RULES, NoSchemaIntrospectionCustomRule]
 
 
+def _unexpected(error: GraphQLError) -> bool:
+    """A fault of ours, not the client's: its text (SQL, internals) must not reach the client."""
+    original = error.original_error
+    return original is not None and not isinstance(original, ValueError | GraphQLError | NotFoundProblem)
+
+
+class SlotwiseSchema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Log our own faults with their traceback; the client's mistakes are answered, not logged."""
+        for error in errors:
+            if _unexpected(error):
+                log.error("unexpected error in %s", error.path, exc_info=error.original_error)
+
+
 def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     """The schema with its limits; without introspection (`__schema`, `__type`) for production."""
     rules = _LIMIT_RULES if introspection else _NO_INTROSPECTION_RULES
-    return strawberry.Schema(
+    return SlotwiseSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -329,6 +348,9 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
             lambda: AddValidationRules(rules),
             lambda: ParserCache(maxsize=256),
             lambda: ValidationCache(maxsize=256),
+            lambda: MaskErrors(
+                should_mask_error=_unexpected, error_message="Internal error; it has been logged."
+            ),
         ],
         config=StrawberryConfig(scalar_map=SCALARS),
     )

@@ -1,4 +1,4 @@
-"""The `slotwise` command: serve, migrate, demo, export-schema."""
+"""The `slotwise` command: serve, migrate, demo, export-schema, sync-calendars."""
 
 from __future__ import annotations
 

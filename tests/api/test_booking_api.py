@@ -313,3 +313,53 @@ async def test_smart_book_takes_the_best_slot(client: httpx.AsyncClient) -> None
         },
     )
     assert bad["smartBook"]["__typename"] == "ValidationError" and bad["smartBook"]["field"] == "searchTo"
+
+
+@pytest.mark.parametrize("start", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00"])
+async def test_implausible_times_are_refused_before_the_database(
+    client: httpx.AsyncClient, start: str
+) -> None:
+    service_id = await service(client)
+    for operation in (HOLD, CREATE_BOOKING):
+        result = next(
+            iter(
+                (
+                    await gql(
+                        client,
+                        operation,
+                        input={"serviceId": service_id, "start": start, "customerId": "alice"},
+                    )
+                ).values()
+            )
+        )
+        assert result["__typename"] == "ValidationError" and result["field"] == "start"
+
+
+async def test_release_without_the_customer_says_who_may_release(client: httpx.AsyncClient) -> None:
+    service_id = await service(client)
+    hold = (await gql(client, HOLD, input={"serviceId": service_id, "start": WED_10, "customerId": "alice"}))[
+        "holdSlot"
+    ]
+    refused = (await gql(client, RELEASE, id=hold["id"], customer=None))["releaseHold"]
+    assert refused["__typename"] == "ValidationError" and "customer who made the hold" in refused["message"]
+
+
+async def test_smart_book_with_nothing_free_says_so(client: httpx.AsyncClient) -> None:
+    service_id = await service(client)
+    result = (
+        await gql(
+            client,
+            SMART_BOOK,
+            input={
+                "serviceId": service_id,
+                "customerId": "a",
+                "preferredStart": "2027-03-04T10:00:00-08:00",
+                "searchFrom": "2027-03-04T00:00:00-08:00",
+                "searchTo": "2027-03-05T00:00:00-08:00",
+            },
+        )
+    )["smartBook"]
+    assert result == {
+        "__typename": "NotFound",
+        "message": "no available slot between searchFrom and searchTo",
+    }
