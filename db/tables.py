@@ -18,7 +18,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSTZRANGE, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSTZRANGE, UUID
 
 metadata = MetaData()
 
@@ -332,4 +332,18 @@ webhook_outbox = Table(
     Column("last_status", Integer),
     Column("last_error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# API keys: only a SHA-256 of each key is kept (keys are 256 random bits, so no slow hash is needed).
+api_keys = Table(
+    "api_keys",
+    metadata,
+    _id(),
+    Column("name", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("provider_ids", ARRAY(UUID(as_uuid=True)), nullable=False),
+    Column("key_hash", Text, nullable=False, unique=True),
+    Column("key_prefix", Text, nullable=False),
+    _created(),
+    Column("revoked_at", DateTime(timezone=True)),
 )

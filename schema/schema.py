@@ -27,6 +27,7 @@ from domain.errors import ExternalServiceProblem, NotFoundProblem, ValidationPro
 from resolvers import availability, booking, calendar, setup
 from resolvers.booking import SmartBooking as SmartBookingRecord
 from resolvers.calendar import CalendarStatus
+from schema.access import AccessMutation
 from schema.booking_inputs import (
     CancelBookingInput,
     ConfirmHoldInput,
@@ -301,7 +302,13 @@ log = logging.getLogger("slotwise.graphql")
 
 # Each feature's operations live in its own module; they are merged here.
 QUERIES: tuple[type, ...] = (CoreQuery, ManagementQuery, StatisticsQuery, PortabilityQuery)
-MUTATIONS: tuple[type, ...] = (CoreMutation, ManagementMutation, PortabilityMutation, NotificationsMutation)
+MUTATIONS: tuple[type, ...] = (
+    CoreMutation,
+    ManagementMutation,
+    PortabilityMutation,
+    NotificationsMutation,
+    AccessMutation,
+)
 SUBSCRIPTIONS: tuple[type, ...] = (LiveSubscription, NotificationsSubscription)
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+from cross_web import HTTPException
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -19,12 +20,15 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.types.unset import UNSET, UnsetType
 
 from db.engine import create_engine
-from resolvers import booking, calendar
+from resolvers import access, booking, calendar
 from resolvers.context import AppContext, Clock, NoCache, ViewCache, system_clock
 from schema.context import RequestContext
 from schema.schema import build_schema, schema
@@ -74,7 +78,27 @@ class SlotwiseGraphQL(GraphQL[RequestContext, None]):
         self.open_websockets: set[_TrackedHandler] = set()
 
     async def get_context(self, request: Any, response: Any) -> RequestContext:
-        return RequestContext(self.app_context, request, response)
+        """The caller from `Authorization: Bearer <key>`; an unknown or revoked key is refused (401).
+        A websocket's caller comes from its connection_init payload instead (on_ws_connect)."""
+        if isinstance(request, WebSocket):
+            return RequestContext(self.app_context, request, response)
+        try:
+            caller = await access.caller_for(self.app_context, request.headers.get("authorization"))
+        except access.InvalidKey as refused:
+            raise HTTPException(401, str(refused)) from None
+        return RequestContext(self.app_context, request, response, caller)
+
+    async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, object] | None:
+        """A websocket authenticates in connection_init: {"authorization": "Bearer <key>"}; a bad
+        key closes the socket with 4403."""
+        params = context.connection_params or {}
+        header = params.get("authorization") or params.get("Authorization")
+        if header is not None:
+            try:
+                context.caller = await access.caller_for(self.app_context, str(header))
+            except access.InvalidKey:
+                raise ConnectionRejectionError({"message": "unknown or revoked API key"}) from None
+        return UNSET
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> Any:
         data = kwargs["request_data"]

@@ -1,4 +1,4 @@
-"""The `slotwise` command: serve, migrate, demo, export-schema, sync-calendars."""
+"""The `slotwise` command: serve, migrate, demo, export-schema, sync-calendars, create-api-key."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from slotwise.config import Settings
 
 if TYPE_CHECKING:
+    from resolvers.access import NewKey
     from resolvers.calendar import CalendarStatus
 
 
@@ -26,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
         command.add_argument("--port", type=int, default=8000)
     commands.add_parser("migrate", help="apply the database migrations")
     commands.add_parser("sync-calendars", help="sync every connected Google Calendar once")
+    key = commands.add_parser("create-api-key", help="create an API key (the first admin key, say)")
+    key.add_argument("--name", required=True)
+    key.add_argument("--role", choices=["ADMIN", "PROVIDER", "PARTNER"], required=True)
+    key.add_argument("--provider", action="append", default=[], help="a provider id (repeat for partners)")
     export = commands.add_parser("export-schema", help="write the GraphQL schema (SDL)")
     export.add_argument("path", nargs="?", default="schema.graphql")
     args = parser.parse_args(argv)
@@ -52,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "migrate":
         print("migrations applied")
         return 0
+    if args.command == "create-api-key":
+        made = asyncio.run(_create_api_key(url, args.name, args.role, args.provider))
+        print(f"{made.record.id} {made.record.role} {made.record.name}\n{made.key}")
+        print("keep the key: it is shown only now", file=sys.stderr)
+        return 0
     if args.command == "sync-calendars":
         for status in asyncio.run(_sync_calendars(settings, url)):
             print(f"{status.provider_id}: {status.status} {status.last_error or ''}".rstrip())
@@ -70,6 +80,19 @@ async def _seed_demo(settings: Settings, url: str) -> dict[str, str]:
     engine = create_engine(url, 2)
     try:
         return await seed(AppContext(engine))
+    finally:
+        await engine.dispose()
+
+
+async def _create_api_key(url: str, name: str, role: str, providers: list[str]) -> NewKey:
+    from db.engine import create_engine
+    from domain.access import Role
+    from resolvers.access import create_api_key
+    from resolvers.context import AppContext
+
+    engine = create_engine(url, 2)
+    try:
+        return await create_api_key(AppContext(engine), None, name, Role(role), providers)
     finally:
         await engine.dispose()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -18,7 +17,9 @@ import websockets
 from graphql import get_introspection_query
 from starlette.websockets import WebSocketDisconnect
 
+from domain.access import Role
 from domain.errors import ValidationProblem
+from resolvers.access import create_api_key
 from resolvers.context import AppContext
 from resolvers.live import MAX_WATCH_DAYS, watch_scope
 from schema.schema import MAX_ALIASES, MAX_DEPTH, MAX_TOKENS
@@ -212,7 +213,12 @@ def _not_at_a_minute_end() -> None:
         time.sleep(61 - time.time() % 60)
 
 
-async def test_the_in_process_rate_limit_counts_per_caller(app_client: AppClient) -> None:
+async def real_key(app_context: Any, name: str) -> str:
+    """A real API key (an unknown one is refused with 401 before it could be counted)."""
+    return (await create_api_key(app_context, None, name, Role.ADMIN, [])).key
+
+
+async def test_the_in_process_rate_limit_counts_per_caller(app_client: AppClient, app_context: Any) -> None:
     _not_at_a_minute_end()
     query = {"query": "{ __typename }"}
     async with app_client(SLOTWISE_RATE_LIMIT_PER_MINUTE="3", client_address="10.0.0.7") as http:
@@ -220,7 +226,7 @@ async def test_the_in_process_rate_limit_counts_per_caller(app_client: AppClient
             assert (await http.post("/graphql", json=query)).status_code == 200
         _is_rate_limited(await http.post("/graphql", json=query))
         # a caller with an API key is counted apart from its address
-        key = {"authorization": "Bearer one-key"}
+        key = {"authorization": f"Bearer {await real_key(app_context, 'one')}"}
         for _ in range(3):
             assert (await http.post("/graphql", json=query, headers=key)).status_code == 200
         _is_rate_limited(await http.post("/graphql", json=query, headers=key))
@@ -248,12 +254,14 @@ def limited_servers(database_url: str) -> Iterator[list[str]]:
         yield urls
 
 
-async def test_the_rate_limit_is_shared_by_instances_through_redis(limited_servers: list[str]) -> None:
+async def test_the_rate_limit_is_shared_by_instances_through_redis(
+    limited_servers: list[str], app_context: Any
+) -> None:
     _not_at_a_minute_end()
     a, b = limited_servers
     # a caller of its own (an API key), so counts left in Redis by other runs do not matter
-    key = {"authorization": f"Bearer test-{uuid.uuid4()}"}
-    other = {"authorization": f"Bearer test-{uuid.uuid4()}"}
+    key = {"authorization": f"Bearer {await real_key(app_context, 'rate-a')}"}
+    other = {"authorization": f"Bearer {await real_key(app_context, 'rate-b')}"}
     query = {"query": "{ __typename }"}
     async with httpx.AsyncClient(timeout=10) as http:
         statuses = [
