@@ -63,6 +63,14 @@ class ExternalServiceProblem(Exception):
         self.message = message
 
 
+class Forbidden(Exception):
+    """The caller may not do this (an API key of another provider, or none)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 Problem = (
     ExternalServiceProblem
     | ValidationProblem

@@ -3,25 +3,21 @@ recognized by their key."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from db import api_key_queries as keys
 from db.api_key_queries import ApiKeyRecord
 from domain.access import ANONYMOUS, Caller, Role, bearer_key, key_hash, new_key
-from domain.errors import NotFoundProblem, ValidationProblem, checked_text
+from domain.errors import Forbidden, NotFoundProblem, ValidationProblem, checked_text
 from resolvers.context import AppContext, parse_id
 from resolvers.lookups import provider_or_404
 
 
 class InvalidKey(Exception):
     """An Authorization header whose key is unknown or revoked."""
-
-
-class Forbidden(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -70,3 +66,40 @@ async def revoke_api_key(app: AppContext, caller: Caller | None, key_id: str) ->
     if revoked is None:
         raise NotFoundProblem("id", "active API key", key_id)
     return revoked
+
+
+# The caller of the request being served. Requests always set it (anonymous at least);
+# None means trusted code of our own: the command line, demo data, background workers.
+_current: ContextVar[Caller | None] = ContextVar("slotwise_caller", default=None)
+
+
+def act_as(caller: Caller) -> None:
+    _current.set(caller)
+
+
+@contextmanager
+def serving_request() -> Iterator[None]:
+    """Around one request (or websocket connection): it starts anonymous, and whatever caller it
+    names is forgotten when it ends, even when it runs in someone else's task."""
+    token = _current.set(ANONYMOUS)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def current_caller() -> Caller | None:
+    return _current.get()
+
+
+def require_provider(provider_id: object) -> None:
+    """Only the provider's own keys, partners it granted, and admins may manage a provider."""
+    caller = _current.get()
+    if caller is not None and not caller.acts_for(str(provider_id)):
+        raise Forbidden("this needs an API key of this provider (or an admin key)")
+
+
+def require_admin() -> None:
+    caller = _current.get()
+    if caller is not None and not caller.is_admin:
+        raise Forbidden("this needs an admin API key")

@@ -29,6 +29,7 @@ from integrations.google_calendar import (
     TokenRejected,
     Tokens,
 )
+from resolvers.access import require_provider
 from resolvers.changes import changing
 from resolvers.context import AppContext, CalendarSetup, parse_id
 
@@ -368,6 +369,7 @@ def _setup(app: AppContext) -> CalendarSetup:
 
 async def _provider(app: AppContext, provider_id: str) -> UUID:
     key = parse_id(provider_id, "providerId", "provider")
+    require_provider(key)
     async with app.engine.connect() as conn:
         if await get_provider(conn, key) is None:
             raise NotFoundProblem("providerId", "provider", provider_id)

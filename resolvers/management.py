@@ -22,6 +22,7 @@ from domain.errors import NotFoundProblem, ValidationProblem, checked_text
 from domain.local_time import local_date, start_of_day, zone_named
 from domain.schedule import WEEKDAYS, Window, clashes, merge_windows, parse_windows
 from domain.slots import is_offered
+from resolvers.access import require_provider
 from resolvers.changes import ChangeRecorder, changing
 from resolvers.context import AppContext, parse_id
 from resolvers.lookups import date_span, provider_or_404
@@ -84,6 +85,7 @@ async def set_recurring_schedules(
     removals = {_window_id(i, f"remove[{n}]") for n, i in enumerate(remove)}
     async with changing(app) as changes:
         provider = await provider_or_404(changes.conn, provider_id)
+        require_provider(provider.id)
         await lock_provider_writes(changes.conn, provider.id)
         rows = {r.id: r for r in await mq.weekly_rows(changes.conn, provider.id)}
         unknown = sorted((set(updates) | removals) - set(rows))
@@ -134,6 +136,7 @@ async def add_availability_window(
     note = checked_text(reason, "reason", 500, required=False) or None if reason else None
     async with changing(app) as changes:
         provider = await provider_or_404(changes.conn, provider_id)
+        require_provider(provider.id)
         await lock_provider_writes(changes.conn, provider.id)
         zone = zone_named(provider.timezone)
         if day is not None:
@@ -194,6 +197,7 @@ async def remove_availability_window(
                 "window": [removed.window.start_text, removed.window.end_text],
             }
             entity, span = "DATE_WINDOW", date_span(removed.day, zone_named(provider.timezone))
+        require_provider(owner)
         await record_change(changes.conn, owner, entity, "REMOVED", before, None, actor)
         await changes.record(owner, ChangeCause.SCHEDULE_CHANGED, [span])
     return await schedule(app, str(owner), None)
@@ -229,6 +233,7 @@ async def availability_changes(
         raise ValidationProblem("limit", "must be between 1 and 500")
     async with app.engine.connect() as conn:
         provider = await provider_or_404(conn, provider_id)
+        require_provider(provider.id)
         return await list_changes(conn, provider.id, since, until, limit)
 
 
@@ -237,6 +242,7 @@ async def availability_conflicts(
 ) -> list[Conflict]:
     async with app.engine.connect() as conn:
         provider = await provider_or_404(conn, provider_id)
+        require_provider(provider.id)
         return await _conflicts(app, conn, provider, first, last)
 
 
@@ -253,6 +259,7 @@ async def resolve_availability_conflicts(
     touched (a booking left outside availability stays reported)."""
     async with changing(app) as changes:
         provider = await provider_or_404(changes.conn, provider_id)
+        require_provider(provider.id)
         await lock_provider_writes(changes.conn, provider.id)
         rows = [WindowRow(r.id, r.weekday, r.window) for r in await mq.weekly_rows(changes.conn, provider.id)]
         plan = resolve_windows(rows, strategy)

@@ -44,6 +44,7 @@ from domain.notifications import OPENING_CAUSES, check_request_range, search_win
 from domain.reasons import SlotJudge
 from domain.webhooks import checked_secret, checked_url, retry_delay
 from integrations.webhooks import DeliveryAttempt, post_signed
+from resolvers.access import require_admin, require_provider
 from resolvers.context import AppContext, parse_id
 
 log = logging.getLogger("slotwise.notifications")
@@ -292,8 +293,11 @@ async def register_webhook(
     key = checked_secret(secret) if secret is not None else secrets.token_urlsafe(32)
     async with app.engine.begin() as conn:
         provider_key = None
-        if provider_id is not None:
+        if provider_id is None:
+            require_admin()  # every provider's notifications (with customer ids) are for operators
+        else:
             provider_key = parse_id(provider_id, "providerId", "provider")
+            require_provider(provider_key)
             if await get_provider(conn, provider_key) is None:
                 raise NotFoundProblem("providerId", "provider", provider_id)
         hook = await nq.insert_webhook(conn, checked, key, provider_key, app.clock())
@@ -304,11 +308,14 @@ async def remove_webhook(app: AppContext, webhook_id: str) -> WebhookRecord:
     """Stop a webhook (deliveries not yet made are given up); removing it again changes nothing."""
     key = parse_id(webhook_id, "id", "webhook")
     async with app.engine.begin() as conn:
-        removed = await nq.deactivate_webhook(conn, key, app.clock())
-        if removed is None:
-            removed = await nq.get_webhook(conn, key)
-    if removed is None:
-        raise NotFoundProblem("id", "webhook", webhook_id)
+        found = await nq.get_webhook(conn, key)
+        if found is None:
+            raise NotFoundProblem("id", "webhook", webhook_id)
+        if found.provider_id is None:
+            require_admin()
+        else:
+            require_provider(found.provider_id)
+        removed = await nq.deactivate_webhook(conn, key, app.clock()) or found
     return removed
 
 

@@ -39,6 +39,7 @@ from domain.availability_import import (
 )
 from domain.changes import ChangeCause
 from domain.errors import NotFoundProblem, ValidationProblem
+from resolvers.access import require_provider
 from resolvers.changes import changing
 from resolvers.context import AppContext, parse_id
 
@@ -165,6 +166,7 @@ async def _load(conn: AsyncConnection, provider: ProviderRecord) -> tuple[Availa
 
 
 async def _provider(conn: AsyncConnection, key: UUID, raw_id: str) -> ProviderRecord:
+    require_provider(key)
     found = await q.get_provider(conn, key)
     if found is None:
         raise NotFoundProblem("providerId", "provider", raw_id)

@@ -19,6 +19,7 @@ from domain.errors import NotFoundProblem, ValidationProblem, checked_text
 from domain.local_time import local_date, zone_named
 from domain.schedule import DateException, parse_week, parse_windows
 from domain.service_rules import checked_price, checked_rules
+from resolvers.access import require_admin, require_provider
 from resolvers.changes import changing
 from resolvers.context import AppContext, parse_id
 from resolvers.lookups import date_span, provider_or_404
@@ -53,6 +54,7 @@ class ScheduleOwner:
 
 
 async def create_provider(app: AppContext, name: str, timezone: str) -> ProviderRecord:
+    require_admin()
     checked_name = checked_text(name, "name")
     zone = zone_named(timezone)
     async with app.engine.begin() as conn:
@@ -73,6 +75,7 @@ async def create_service(app: AppContext, data: ServiceInput) -> ServiceRecord:
     price = checked_price(data.price)
     async with app.engine.begin() as conn:
         provider = await provider_or_404(conn, data.provider_id)
+        require_provider(provider.id)
         own = None
         if data.schedule_days is not None:
             zone = zone_named(data.schedule_timezone or provider.timezone, "schedule.timezone")
@@ -93,6 +96,7 @@ async def set_weekly_schedule(
     async with changing(app) as changes:
         conn = changes.conn
         owner = await _owner(conn, provider_id, service_id)
+        require_provider(owner.provider.id)
         spans = [(changes.now - timedelta(days=1), changes.now + timedelta(days=WHOLE_WEEK_REACH_DAYS))]
         await changes.record(owner.provider.id, ChangeCause.SCHEDULE_CHANGED, spans)
         default_zone = owner.provider.timezone
@@ -142,6 +146,7 @@ async def add_date_exception(
     async with changing(app) as changes:
         conn = changes.conn
         owner = await _owner(conn, provider_id, service_id)
+        require_provider(owner.provider.id)
         zone = zone_named(owner.provider.timezone)
         check_view_distance(day, local_date(app.clock(), zone), "date")
         await changes.record(owner.provider.id, ChangeCause.SCHEDULE_CHANGED, [date_span(day, zone)])
@@ -179,6 +184,7 @@ async def remove_date_exception(
         removed = await q.delete_exception(conn, key)
         if removed is None:
             raise NotFoundProblem("id", "date exception", exception_id)
+        require_provider(removed.provider_id)
         provider = await q.get_provider(conn, removed.provider_id)
         assert provider is not None
         span = date_span(removed.exception.day, zone_named(provider.timezone))

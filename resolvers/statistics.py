@@ -33,6 +33,7 @@ from domain.statistics import (
     time_statistics,
     window_spans,
 )
+from resolvers.access import require_provider
 from resolvers.context import AppContext, parse_id
 from resolvers.lookups import judged
 
@@ -58,6 +59,7 @@ async def availability_statistics(
     service_key = None if service_id is None else parse_id(service_id, "serviceId", "service")
     now = app.clock()
     async with app.engine.connect() as conn:
+        require_provider(provider_key)
         provider = await get_provider(conn, provider_key)
         if provider is None:
             raise NotFoundProblem("providerId", "provider", provider_id)

@@ -8,7 +8,7 @@ from typing import TypeVar
 import strawberry
 from graphql import GraphQLError
 
-from domain.errors import NotFoundProblem, Problem, ValidationProblem
+from domain.errors import Forbidden, NotFoundProblem, Problem, ValidationProblem
 
 T = TypeVar("T")
 
@@ -41,14 +41,23 @@ async def or_graphql_error(pending: Awaitable[T]) -> T:
         ) from None
     except NotFoundProblem as problem:
         raise GraphQLError(str(problem), extensions={"code": "NOT_FOUND", "field": problem.field}) from None
+    except Forbidden as refused:
+        raise forbidden(refused) from None
+
+
+def forbidden(refused: Forbidden) -> GraphQLError:
+    return GraphQLError(refused.message, extensions={"code": "FORBIDDEN"})
 
 
 async def or_error_result(pending: Awaitable[T]) -> T | ValidationError | NotFound:
-    """Await a use case from a mutation; a problem becomes a typed error in its result union."""
+    """Await a use case from a mutation; a problem becomes a typed error in its result union
+    (a refusal, a GraphQL error with code FORBIDDEN)."""
     try:
         return await pending
     except (ValidationProblem, NotFoundProblem) as problem:
         return as_error(problem)
+    except Forbidden as refused:
+        raise forbidden(refused) from None
 
 
 async def or_problem(pending: Awaitable[T]) -> T | Problem:
@@ -57,3 +66,5 @@ async def or_problem(pending: Awaitable[T]) -> T | Problem:
         return await pending
     except (ValidationProblem, NotFoundProblem) as problem:
         return problem
+    except Forbidden as refused:
+        raise forbidden(refused) from None

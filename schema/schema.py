@@ -23,7 +23,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from db.reservation_queries import ReservationRecord
-from domain.errors import ExternalServiceProblem, NotFoundProblem, ValidationProblem
+from domain.errors import ExternalServiceProblem, Forbidden, NotFoundProblem, ValidationProblem
 from resolvers import availability, booking, calendar, setup
 from resolvers.booking import SmartBooking as SmartBookingRecord
 from resolvers.calendar import CalendarStatus
@@ -55,7 +55,15 @@ from schema.calendar_types import (
     ConnectGoogleCalendarInput,
 )
 from schema.context import Info
-from schema.errors import NotFound, ValidationError, as_error, or_error_result, or_graphql_error, or_problem
+from schema.errors import (
+    NotFound,
+    ValidationError,
+    as_error,
+    forbidden,
+    or_error_result,
+    or_graphql_error,
+    or_problem,
+)
 from schema.inputs import (
     CreateProviderInput,
     CreateServiceInput,
@@ -294,6 +302,8 @@ async def _calendar_result(pending: Awaitable[CalendarStatus]) -> CalendarResult
         return CalendarConnection.of(await pending)
     except ExternalServiceProblem as problem:
         return CalendarUnavailable(message=problem.message)
+    except Forbidden as refused:
+        raise forbidden(refused) from None
     except (ValidationProblem, NotFoundProblem) as problem:
         return as_error(problem)  # type: ignore[return-value]
 
@@ -332,7 +342,9 @@ _NO_INTROSPECTION_RULES = [*_LIMIT_RULES, NoSchemaIntrospectionCustomRule]
 def _unexpected(error: GraphQLError) -> bool:
     """A fault of ours, not the client's: its text (SQL, internals) must not reach the client."""
     original = error.original_error
-    return original is not None and not isinstance(original, ValueError | GraphQLError | NotFoundProblem)
+    return original is not None and not isinstance(
+        original, ValueError | GraphQLError | NotFoundProblem | Forbidden
+    )
 
 
 class SlotwiseSchema(strawberry.Schema):

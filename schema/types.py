@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import strawberry
+from graphql import GraphQLError
 
 from db.records import ExceptionRecord, ProviderRecord, ScheduleRecord, ServiceRecord
 from domain.occupancy import BusyInterval, Reservation
@@ -176,6 +177,11 @@ class Provider:
 
     @strawberry.field(description="The provider's Google Calendar connection.")
     async def calendar_connection(self, info: Info) -> CalendarConnection:
+        if not info.context.may_see_private(self.id):
+            raise GraphQLError(
+                "only this provider's keys and admins see its calendar connection",
+                extensions={"code": "FORBIDDEN"},
+            )
         return CalendarConnection.of(await calendar.calendar_status(info.context.app, self.id))
 
     @strawberry.field(description="The provider's weekly schedule and its date exceptions.")

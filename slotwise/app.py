@@ -77,6 +77,10 @@ class SlotwiseGraphQL(GraphQL[RequestContext, None]):
         self.metrics = metrics
         self.open_websockets: set[_TrackedHandler] = set()
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        with access.serving_request():
+            await super().__call__(scope, receive, send)
+
     async def get_context(self, request: Any, response: Any) -> RequestContext:
         """The caller from `Authorization: Bearer <key>`; an unknown or revoked key is refused (401).
         A websocket's caller comes from its connection_init payload instead (on_ws_connect)."""
@@ -86,6 +90,7 @@ class SlotwiseGraphQL(GraphQL[RequestContext, None]):
             caller = await access.caller_for(self.app_context, request.headers.get("authorization"))
         except access.InvalidKey as refused:
             raise HTTPException(401, str(refused)) from None
+        access.act_as(caller)
         return RequestContext(self.app_context, request, response, caller)
 
     async def on_ws_connect(self, context: RequestContext) -> UnsetType | dict[str, object] | None:
@@ -98,6 +103,7 @@ class SlotwiseGraphQL(GraphQL[RequestContext, None]):
                 context.caller = await access.caller_for(self.app_context, str(header))
             except access.InvalidKey:
                 raise ConnectionRejectionError({"message": "unknown or revoked API key"}) from None
+            access.act_as(context.caller)
         return UNSET
 
     async def execute_single(self, *args: Any, **kwargs: Any) -> Any:

@@ -15,10 +15,13 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from db.engine import create_engine
+from domain.access import Role
+from resolvers.access import create_api_key
 from resolvers.context import AppContext
 from slotwise.app import create_app
 from slotwise.config import Settings
 from slotwise.migrate import upgrade
+from tests import keys
 
 ADMIN_URL = os.environ.get("TEST_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -53,6 +56,22 @@ def database_url() -> Iterator[str]:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def admin_key(database_url: str) -> str:
+    """An admin API key for the run: tests set providers up as an operator would."""
+
+    async def make() -> str:
+        engine = create_engine(database_url, 1)
+        try:
+            return (await create_api_key(AppContext(engine), None, "test operator", Role.ADMIN, [])).key
+        finally:
+            await engine.dispose()
+
+    key = asyncio.run(make())
+    keys.ADMIN_HEADERS["Authorization"] = f"Bearer {key}"
+    return key
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock(datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
@@ -71,11 +90,14 @@ def app_context(engine: Any, clock: Clock) -> AppContext:
 
 
 @pytest.fixture
-async def client(database_url: str, clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
+async def client(database_url: str, clock: Clock, admin_key: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The app in process, called with the run's admin key (tests that act as a customer or a
+    provider send their own Authorization header)."""
     app = create_app(Settings(), database_url, clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        headers = {"Authorization": f"Bearer {admin_key}"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://test", headers=headers) as http:
             yield http
 
 
@@ -83,9 +105,14 @@ class GraphQLFailed(AssertionError):
     pass
 
 
-async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[str, Any]:
+ANONYMOUS = {"Authorization": ""}  # a customer: no API key
+
+
+async def gql(
+    client: httpx.AsyncClient, query: str, headers: dict[str, str] | None = None, **variables: Any
+) -> dict[str, Any]:
     """POST a GraphQL document; return `data`, failing the test on any transport or GraphQL error."""
-    response = await client.post("/graphql", json={"query": query, "variables": variables})
+    response = await client.post("/graphql", json={"query": query, "variables": variables}, headers=headers)
     assert response.status_code == 200, response.text
     body = response.json()
     if body.get("errors"):

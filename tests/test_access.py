@@ -40,7 +40,9 @@ async def as_caller(
     client: httpx.AsyncClient, query: str, key: str | None = None, **variables: Any
 ) -> httpx.Response:
     return await client.post(
-        "/graphql", json={"query": query, "variables": variables}, headers=bearer(key) if key else {}
+        "/graphql",
+        json={"query": query, "variables": variables},
+        headers=bearer(key) if key else {"Authorization": ""},
     )
 
 

@@ -25,6 +25,7 @@ from starlette.routing import Route
 from slotwise.app import create_app
 from slotwise.config import Settings
 from slotwise.observability import ANONYMOUS, OTHER, JsonFormatter, Metrics, RequestIdMiddleware
+from tests import keys
 from tests.live.helpers import DAY_UPDATES, at, day_ahead, post, subscription, utc_service, websocket_url
 from tests.servers import free_port, uvicorn_servers
 
@@ -44,7 +45,9 @@ async def test_readyz_is_green_with_every_check_named(client: httpx.AsyncClient)
 
 async def test_readyz_is_red_naming_postgres_when_it_is_unreachable() -> None:
     app = create_app(Settings(), "postgresql://postgres@127.0.0.1:1/x")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test", headers=keys.ADMIN_HEADERS
+    ) as http:
         response = await http.get("/readyz")
         assert (await http.get("/healthz")).status_code == 200  # the process is still up
     await app.state.engine.dispose()
@@ -192,7 +195,9 @@ async def test_log_lines_are_json_with_the_request_id() -> None:
 
     app = Starlette(routes=[Route("/", endpoint)], middleware=[Middleware(RequestIdMiddleware)])
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://t", headers=keys.ADMIN_HEADERS
+        ) as http:
             await http.get("/", headers={"X-Request-ID": "req-1"})
         logger.info("outside")
     finally:

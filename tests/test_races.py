@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from tests import keys
 from tests.api.booking_fixtures import CREATE_BOOKING, HOLD, OVERLAPS, RESCHEDULE
 from tests.api.fixtures import CREATE_PROVIDER, CREATE_SERVICE, SET_WEEK, week
 from tests.servers import uvicorn_servers
@@ -26,7 +27,12 @@ def servers(database_url: str) -> Iterator[list[str]]:
 
 
 async def post(http: httpx.AsyncClient, url: str, query: str, **variables: Any) -> dict[str, Any]:
-    response = await http.post(f"{url}/graphql", json={"query": query, "variables": variables}, timeout=30)
+    response = await http.post(
+        f"{url}/graphql",
+        json={"query": query, "variables": variables},
+        timeout=30,
+        headers=keys.ADMIN_HEADERS,
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert not body.get("errors"), body

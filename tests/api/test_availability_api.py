@@ -17,7 +17,7 @@ from domain.local_time import local_to_instant
 from domain.occupancy import ReservationKind
 from domain.service_rules import ServiceRules
 from tests.api.fixtures import ADD_EXCEPTION, provider_with_service
-from tests.conftest import Clock, gql, gql_errors
+from tests.conftest import ANONYMOUS, Clock, gql, gql_errors
 
 LA = ZoneInfo("America/Los_Angeles")
 WEEKDAYS_ONLY = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"]
@@ -191,7 +191,7 @@ async def test_unavailable_slots_carry_reasons_but_not_private_details(
         expires_at=datetime(2027, 3, 1, 12, 5, tzinfo=UTC),
     )
     await calendar_busy(engine, provider_id, la(date(2027, 3, 3), "15:00"), la(date(2027, 3, 3), "15:30"))
-    day = (await gql(client, DAY, id=service_id, date="2027-03-03"))["dayAvailability"]
+    day = (await gql(client, DAY, ANONYMOUS, id=service_id, date="2027-03-03"))["dayAvailability"]
     unavailable = {s["time"]: s for s in day["unavailableSlots"]}
     assert unavailable["10:00"]["reason"] == "BOOKED" and unavailable["11:00"]["reason"] == "HELD"
     assert unavailable["15:00"]["reason"] == "CALENDAR_CONFLICT"
@@ -225,7 +225,7 @@ async def test_a_month_view_costs_a_bounded_number_of_queries(client: httpx.Asyn
     try:
         for month in ("2027-03", "2027-04"):
             statements.clear()
-            await gql(client, MONTH, id=service_id, month=month)
+            await gql(client, MONTH, ANONYMOUS, id=service_id, month=month)  # a customer: no key lookup
             assert len(statements) <= 5, statements
     finally:
         event.remove(app_engine.sync_engine, "before_cursor_execute", listener)

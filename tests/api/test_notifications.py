@@ -23,6 +23,7 @@ from schema.context import RequestContext
 from schema.schema import schema
 from slotwise.app import create_app
 from slotwise.config import Settings
+from tests import keys
 from tests.api.booking_fixtures import CANCEL, CREATE_BOOKING, HOLD
 from tests.api.fixtures import ADD_EXCEPTION, provider_with_service
 from tests.conftest import Clock, gql, gql_errors
@@ -66,7 +67,9 @@ async def served(database_url: str, clock: Clock) -> AsyncIterator[tuple[httpx.A
     app = create_app(settings, database_url, clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", headers=keys.ADMIN_HEADERS
+        ) as http:
             yield http, app
 
 

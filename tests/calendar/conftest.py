@@ -16,6 +16,7 @@ from resolvers import calendar
 from resolvers.context import AppContext, CalendarSetup
 from slotwise.app import create_app
 from slotwise.config import Settings
+from tests import keys
 from tests.api.fixtures import provider_with_service
 from tests.fake_google import FakeGoogle
 
@@ -61,7 +62,9 @@ async def connected(database_url: str, google: FakeGoogle) -> AsyncIterator[Conn
     app = create_app(settings, database_url)  # the real clock: the fake Google keeps real time too
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://test", headers=keys.ADMIN_HEADERS
+        ) as client:
             provider_id, service_id = await provider_with_service(client)
             google.add_auth_code("code-1", REDIRECT)
             context: AppContext = app.state.context

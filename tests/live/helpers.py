@@ -12,6 +12,7 @@ import httpx
 from gql import Client, GraphQLRequest
 from gql.transport.websockets import WebsocketsTransport
 
+from tests import keys
 from tests.api.fixtures import CREATE_PROVIDER, CREATE_SERVICE, SET_WEEK, week
 
 SLOTS_CHANGED = """subscription($id: ID!, $from: Date, $to: Date) {
@@ -21,7 +22,12 @@ DAY_UPDATES = """subscription($id: ID!, $date: Date!) {
 
 
 async def post(http: httpx.AsyncClient, url: str, query: str, **variables: Any) -> dict[str, Any]:
-    response = await http.post(f"{url}/graphql", json={"query": query, "variables": variables}, timeout=30)
+    response = await http.post(
+        f"{url}/graphql",
+        json={"query": query, "variables": variables},
+        timeout=30,
+        headers=keys.ADMIN_HEADERS,
+    )
     body = response.json()
     assert response.status_code == 200 and not body.get("errors"), body
     return next(iter(body["data"].values()))  # type: ignore[no-any-return]
