@@ -77,9 +77,15 @@ async def _seed_demo(settings: Settings, url: str) -> dict[str, str]:
     from resolvers.context import AppContext
     from slotwise.demo import seed
 
+    from domain.access import Role
+    from resolvers.access import create_api_key
+
     engine = create_engine(url, 2)
     try:
-        return await seed(AppContext(engine))
+        app = AppContext(engine)
+        ids = await seed(app)
+        key = await create_api_key(app, None, "demo admin", Role.ADMIN, [])
+        return ids | {"adminKey (send as Authorization: Bearer ...)": key.key}
     finally:
         await engine.dispose()
 
