@@ -74,11 +74,10 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _seed_demo(settings: Settings, url: str) -> dict[str, str]:
     from db.engine import create_engine
-    from resolvers.context import AppContext
-    from slotwise.demo import seed
-
     from domain.access import Role
     from resolvers.access import create_api_key
+    from resolvers.context import AppContext
+    from slotwise.demo import seed
 
     engine = create_engine(url, 2)
     try:
