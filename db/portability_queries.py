@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.records import WeeklyPlan
 from db.setup_queries import plan_to_json
-from db.tables import date_exceptions, date_windows, providers, reservations, services
+from db.tables import date_windows, providers, reservations, services
 from domain.availability_document import DateWindowSpec
 from domain.schedule import Window
 from domain.service_rules import ServiceRules
@@ -91,21 +91,6 @@ async def delete_unbooked_service(conn: AsyncConnection, service_id: UUID) -> bo
         delete(services).where(services.c.id == service_id, ~taken).returning(services.c.id)
     )
     return result.first() is not None
-
-
-async def delete_exception_on(
-    conn: AsyncConnection, provider_id: UUID, service_id: UUID | None, day: date
-) -> None:
-    owner = (
-        date_exceptions.c.service_id.is_(None)
-        if service_id is None
-        else date_exceptions.c.service_id == service_id
-    )
-    await conn.execute(
-        delete(date_exceptions).where(
-            date_exceptions.c.provider_id == provider_id, owner, date_exceptions.c.day == day
-        )
-    )
 
 
 async def set_provider_timezone(conn: AsyncConnection, provider_id: UUID, timezone: str) -> None:

@@ -175,10 +175,9 @@ async def list_exceptions(
     return [exception_record(row) for row in rows]
 
 
-async def put_exception(
-    conn: AsyncConnection, provider_id: UUID, service_id: UUID | None, exception: DateException
-) -> ExceptionRecord:
-    """Add the exception, replacing one the same owner had for that date."""
+async def delete_exception_on(
+    conn: AsyncConnection, provider_id: UUID, service_id: UUID | None, day: date
+) -> None:
     owner = (
         date_exceptions.c.service_id.is_(None)
         if service_id is None
@@ -186,11 +185,16 @@ async def put_exception(
     )
     await conn.execute(
         delete(date_exceptions).where(
-            date_exceptions.c.provider_id == provider_id,
-            owner,
-            date_exceptions.c.day == exception.day,
+            date_exceptions.c.provider_id == provider_id, owner, date_exceptions.c.day == day
         )
     )
+
+
+async def put_exception(
+    conn: AsyncConnection, provider_id: UUID, service_id: UUID | None, exception: DateException
+) -> ExceptionRecord:
+    """Add the exception, replacing one the same owner had for that date."""
+    await delete_exception_on(conn, provider_id, service_id, exception.day)
     row = (
         await conn.execute(
             insert(date_exceptions)

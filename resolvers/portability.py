@@ -114,7 +114,7 @@ async def _apply(conn: AsyncConnection, provider_id: UUID, plan: ImportPlan) -> 
         stored_zone = None if plan.week.timezone == plan.timezone else plan.week.timezone
         await q.replace_provider_week(conn, provider_id, stored_zone, plan.week.days)
     for service_key, day in plan.remove_exceptions:
-        await pq.delete_exception_on(conn, provider_id, _uuid(service_key), day)
+        await q.delete_exception_on(conn, provider_id, _uuid(service_key), day)
     for service_key in plan.remove_services:
         if not await pq.delete_unbooked_service(conn, UUID(service_key)):
             # Only a writer that skips the provider's lock can get here; roll everything back.
