@@ -38,7 +38,7 @@ from domain.suggestions import Suggestion, suggest
 from resolvers.access import current_caller
 from resolvers.changes import ChangeRecorder, changing
 from resolvers.context import AppContext, parse_id
-from resolvers.lookups import service_or_404
+from resolvers.lookups import judged, service_or_404
 
 ACTIVE = ("PENDING", "CONFIRMED", "PAID", "IN_PROGRESS")
 MAX_SEARCH = timedelta(days=62)
@@ -375,12 +375,11 @@ async def _judge_at(
     now: datetime,
     moving: UUID | None = None,
 ) -> tuple[SlotJudge, bool]:
+    """A judge for the slot starting at `start`, and whether the schedule offers that start."""
     rules = service.rules
-    schedule = await load_schedule(conn, provider, service, start, start + rules.duration)
-    occupancy = await load_occupancy(conn, provider.id, *load_span(rules, start, start), now)
-    if moving is not None:
-        occupancy = occupancy.without(str(moving))
-    judge = SlotJudge(rules, ZoneInfo(provider.timezone), now, occupancy)
+    schedule, judge = await judged(
+        conn, provider, service, start, start, now, str(moving) if moving else None
+    )
     return judge, is_offered(schedule, rules.duration, rules.interval, start)
 
 

@@ -40,11 +40,14 @@ async def judged(
     start: datetime,
     end: datetime,
     now: datetime,
+    moving: str | None = None,
 ) -> tuple[Schedule, SlotJudge]:
     """The service's schedule and a judge holding every booking, hold and busy time that can touch
-    slots starting in [start, end)."""
+    slots starting in [start, end) (less `moving`, a booking being rescheduled)."""
     schedule = await load_schedule(conn, provider, service, start, end)
     occupancy = await load_occupancy(conn, provider.id, *load_span(service.rules, start, end), now)
+    if moving is not None:
+        occupancy = occupancy.without(moving)
     return schedule, SlotJudge(service.rules, ZoneInfo(provider.timezone), now, occupancy)
 
 
