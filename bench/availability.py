@@ -73,8 +73,9 @@ def _share(total: int, parts: int, index: int) -> int:
     return total * (index + 1) // parts - total * index // parts
 
 
-def layout(today: date) -> tuple[dict[date, list[int]], dict[date, list[int]]]:
-    """Half-hour indexes (0 = 07:00) booked and calendar-busy on each of the next DAYS days.
+def layout(today: date, half_hours: int = HALF_HOURS) -> tuple[dict[date, list[int]], dict[date, list[int]]]:
+    """Half-hour indexes (0 = opening) booked and calendar-busy on each of the next DAYS days,
+    for a day of `half_hours` half-hours.
 
     Every third day is fully booked; the others share the rest, at distinct half-hours, so no two
     bookings overlap. Busy intervals fall anywhere, on booked half-hours or free ones.
@@ -82,12 +83,12 @@ def layout(today: date) -> tuple[dict[date, list[int]], dict[date, list[int]]]:
     days = [today + timedelta(days=n) for n in range(1, DAYS + 1)]
     full = {day for n, day in enumerate(days, 1) if n % 3 == 0}
     partial = [day for day in days if day not in full]
-    rest = BOOKINGS - len(full) * HALF_HOURS
-    booked = {day: list(range(HALF_HOURS)) for day in full}
+    rest = BOOKINGS - len(full) * half_hours
+    booked = {day: list(range(half_hours)) for day in full}
     for i, day in enumerate(partial):
-        booked[day] = sorted((i * 3 + j * 11) % HALF_HOURS for j in range(_share(rest, len(partial), i)))
+        booked[day] = sorted((i * 3 + j * 11) % half_hours for j in range(_share(rest, len(partial), i)))
     busy = {
-        day: sorted((n * 7 + j * 5) % HALF_HOURS for j in range(_share(BUSY, DAYS, n)))
+        day: sorted((n * 7 + j * 5) % half_hours for j in range(_share(BUSY, DAYS, n)))
         for n, day in enumerate(days)
     }
     return booked, busy

@@ -35,6 +35,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
+from bench.availability import BOOKINGS, BUSY, DAYS, layout
 from bench.common import (
     HELLO_QUERY,
     TARGETS,
@@ -59,7 +60,6 @@ from resolvers.context import AppContext
 from slotwise.migrate import upgrade
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-DAYS, BOOKINGS, BUSY = 90, 2000, 500
 OPEN_MINUTE, HALF_HOURS = 8 * 60, 24  # 08:00-20:00: 24 half-hour bookings fill a day
 SUBSCRIBERS, SERVERS, OPENING_AT_ONCE, ROUNDS = 1000, 2, 50, 5
 WITHIN_S, GOAL_P99_MS, GOAL_RATIO = 5.0, 250.0, 2.0
@@ -87,26 +87,6 @@ class Seeded:
 # --- database ----------------------------------------------------------------------------------
 
 
-def _share(total: int, parts: int, index: int) -> int:
-    return total * (index + 1) // parts - total * index // parts
-
-
-def layout(today: date) -> tuple[dict[date, list[int]], dict[date, list[int]]]:
-    """bench.availability's layout on a 24-half-hour day: every third day full, no overlaps."""
-    days = [today + timedelta(days=n) for n in range(1, DAYS + 1)]
-    full = {day for n, day in enumerate(days, 1) if n % 3 == 0}
-    partial = [day for day in days if day not in full]
-    rest = BOOKINGS - len(full) * HALF_HOURS
-    booked = {day: list(range(HALF_HOURS)) for day in full}
-    for i, day in enumerate(partial):
-        booked[day] = sorted((i * 3 + j * 11) % HALF_HOURS for j in range(_share(rest, len(partial), i)))
-    busy = {
-        day: sorted((n * 7 + j * 5) % HALF_HOURS for j in range(_share(BUSY, DAYS, n)))
-        for n, day in enumerate(days)
-    }
-    return booked, busy
-
-
 def at(day: date, half_hour: int) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(
         minutes=OPEN_MINUTE + 30 * half_hour
@@ -125,7 +105,7 @@ async def seed(url: str) -> Seeded:
         )
         service = await setup.create_service(app, rules)
         today = app.clock().astimezone(UTC).date()
-        booked, busy = layout(today)
+        booked, busy = layout(today, HALF_HOURS)
         async with engine.begin() as conn:
             for day, halves in booked.items():
                 for half_hour in halves:
