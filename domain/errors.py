@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 
 class ValidationProblem(ValueError):
     """Input that breaks a rule, naming the field at fault."""
@@ -23,13 +25,20 @@ class NotFoundProblem(LookupError):
         self.message = str(self)
 
 
+ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
 def checked_text(value: str, field: str, max_length: int = 200, required: bool = True) -> str:
-    """Text trimmed of surrounding space, present when required and not too long."""
+    """Text trimmed of surrounding space, present when required, not too long, and storable:
+    no control characters but tab and line breaks (PostgreSQL refuses NUL), no lone surrogates."""
     trimmed = value.strip()
     if required and not trimmed:
         raise ValidationProblem(field, "must not be empty")
     if len(trimmed) > max_length:
         raise ValidationProblem(field, f"must be at most {max_length} characters")
+    for char in trimmed:
+        if unicodedata.category(char) in ("Cc", "Cs") and char not in ALLOWED_CONTROLS:
+            raise ValidationProblem(field, f"must not contain the character U+{ord(char):04X}")
     return trimmed
 
 

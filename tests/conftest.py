@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -44,9 +45,10 @@ async def _admin(sql: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    name = f"slotwise_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+@contextlib.contextmanager
+def own_database(label: str) -> Iterator[str]:
+    """A new database migrated as in production, dropped afterwards; yields its URL."""
+    name = f"slotwise_{label}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     try:
@@ -56,18 +58,27 @@ def database_url() -> Iterator[str]:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture(scope="session", autouse=True)
-def admin_key(database_url: str) -> str:
-    """An admin API key for the run: tests set providers up as an operator would."""
-
+def new_admin_key(url: str) -> str:
     async def make() -> str:
-        engine = create_engine(database_url, 1)
+        engine = create_engine(url, 1)
         try:
             return (await create_api_key(AppContext(engine), None, "test operator", Role.ADMIN, [])).key
         finally:
             await engine.dispose()
 
-    key = asyncio.run(make())
+    return asyncio.run(make())
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    with own_database("test") as url:
+        yield url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def admin_key(database_url: str) -> str:
+    """An admin API key for the run: tests set providers up as an operator would."""
+    key = new_admin_key(database_url)
     keys.ADMIN_HEADERS["Authorization"] = f"Bearer {key}"
     return key
 

@@ -106,6 +106,22 @@ async def test_a_start_without_an_offset_is_refused(client: httpx.AsyncClient) -
     assert result["__typename"] == "ValidationError" and result["field"] == "start"
 
 
+@pytest.mark.parametrize("field", ["customerId", "idempotencyKey"])
+async def test_text_postgresql_cannot_store_is_a_validation_error(
+    client: httpx.AsyncClient, field: str
+) -> None:
+    service_id = await service(client)
+    fields = {"serviceId": service_id, "start": WED_10, "customerId": "c"} | {field: "a\u0000b"}
+    booked = (await gql(client, CREATE_BOOKING, input=fields))["createBooking"]
+    assert booked == {
+        "__typename": "ValidationError",
+        "field": field,
+        "message": "must not contain the character U+0000",
+    }
+    day = (await gql(client, DAY, id=service_id, date="2027-03-03"))["dayAvailability"]
+    assert "10:00" in [s["time"] for s in day["availableSlots"]]  # nothing was written
+
+
 async def test_hold_confirm_and_ownership(client: httpx.AsyncClient) -> None:
     service_id = await service(client)
     hold = (await gql(client, HOLD, input={"serviceId": service_id, "start": WED_10, "customerId": "alice"}))[
