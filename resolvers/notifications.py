@@ -408,8 +408,11 @@ async def opened_filter(
     if service_id is not None:
         service_key = parse_id(service_id, "serviceId", "service")
         async with app.engine.connect() as conn:
-            if await load_provider_and_service(conn, service_key) is None:
-                raise NotFoundProblem("serviceId", "service", service_id)
+            found = await load_provider_and_service(conn, service_key)
+        if found is None:
+            raise NotFoundProblem("serviceId", "service", service_id)
+        if customer_id is None:  # every customer's notifications: the provider's business
+            require_provider(found[0].id)
     customer = checked_text(customer_id, "customerId", 200) if customer_id is not None else None
     return OpenedFilter(service_key, customer, since)
 

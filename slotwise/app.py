@@ -36,7 +36,7 @@ from slotwise import notification_workers
 from slotwise.calendar_setup import WEBHOOK_PATH, calendar_setup
 from slotwise.config import Settings
 from slotwise.events import change_hub
-from slotwise.limits import BodySizeLimit, RateLimit, RateLimiter
+from slotwise.limits import BodySizeLimit, RateLimit, RateLimiter, caller_of, rate_limited
 from slotwise.migrate import head_revisions
 from slotwise.observability import Metric, Metrics, RequestIdMiddleware, counter, gauge
 from slotwise.view_cache import LocalViewCache, RedisViewCache
@@ -46,7 +46,8 @@ READY_TIMEOUT = 2.0  # seconds each readiness check may take
 
 
 class _TrackedHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
-    """Known to its view while open, so shutdown can close it with 1001 (going away)."""
+    """Known to its view while open, so shutdown can close it with 1001 (going away). Each
+    operation sent over the socket counts against its caller's rate limit, as a POST does."""
 
     async def handle(self) -> None:
         sockets: set[Any] = self.view.open_websockets  # type: ignore[attr-defined]
@@ -56,11 +57,25 @@ class _TrackedHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
         finally:
             sockets.discard(self)
 
+    async def handle_subscribe(self, message: Any) -> None:
+        limiter: RateLimiter = self.view.limiter  # type: ignore[attr-defined]
+        if self.connection_acknowledged and message["id"] not in self.operations and limiter.per_minute > 0:
+            params = self.context.connection_params or {}
+            header = params.get("authorization") or params.get("Authorization")
+            caller = caller_of(self.context.request.scope, str(header) if header else None)
+            retry = await limiter.retry_after(caller)
+            if retry is not None:
+                await self.send_message(
+                    {"id": message["id"], "type": "error", "payload": [rate_limited(retry)]}
+                )
+                return
+        await super().handle_subscribe(message)
+
 
 class SlotwiseGraphQL(GraphQL[RequestContext, None]):
     graphql_transport_ws_handler_class = _TrackedHandler
 
-    def __init__(self, app: AppContext, settings: Settings, metrics: Metrics) -> None:
+    def __init__(self, app: AppContext, settings: Settings, metrics: Metrics, limiter: RateLimiter) -> None:
         development = settings.env == "development"
         super().__init__(
             schema if development else build_schema(introspection=False),
@@ -75,6 +90,7 @@ class SlotwiseGraphQL(GraphQL[RequestContext, None]):
         )
         self.app_context = app
         self.metrics = metrics
+        self.limiter = limiter
         self.open_websockets: set[_TrackedHandler] = set()
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
@@ -130,9 +146,9 @@ def create_app(settings: Settings, database_url: str, clock: Clock = system_cloc
         cache = RedisViewCache(settings.redis_url) if settings.redis_url else LocalViewCache()
     context = AppContext(engine, clock, feed=hub, cache=cache, calendar=calendar_setup(settings))
     metrics = Metrics()
-    graphql = SlotwiseGraphQL(context, settings, metrics)
-    background = notification_workers.NotificationWorkers(context, settings)
     limiter = RateLimiter(settings.rate_limit_per_minute, settings.redis_url)
+    graphql = SlotwiseGraphQL(context, settings, metrics, limiter)
+    background = notification_workers.NotificationWorkers(context, settings)
 
     heads = head_revisions()
 

@@ -167,18 +167,28 @@ class RateLimiter:
             await self._shared.close()
 
 
-def caller_of(scope: Scope) -> str:
-    """The API key (a hash of the Authorization header) when one is sent, else the client's address."""
-    authorization = dict(scope["headers"]).get(b"authorization")
-    if authorization and authorization[:7].lower() == b"bearer ":
-        return "key:" + hashlib.sha256(authorization).hexdigest()[:32]
+def caller_of(scope: Scope, authorization: str | None = None) -> str:
+    """The API key (a hash of its Authorization header) when one is sent, else the client's address.
+    A websocket's key comes in connection_init, so its operations pass it as `authorization`."""
+    header = authorization.encode() if authorization else dict(scope["headers"]).get(b"authorization")
+    if header and header[:7].lower() == b"bearer ":
+        return "key:" + hashlib.sha256(header).hexdigest()[:32]
     client = scope.get("client")
     return "ip:" + (client[0] if client else "unknown")
 
 
+def rate_limited(retry: int) -> dict[str, Any]:
+    """The GraphQL error of a refused request: retry after `retry` seconds."""
+    return {
+        "message": f"rate limit exceeded; retry in {retry} s",
+        "extensions": {"code": "RATE_LIMITED", "retryAfter": retry},
+    }
+
+
 class RateLimit:
     """Counts GraphQL requests on `path` (POSTs and websocket connection attempts) per caller;
-    over the limit answers 429 with Retry-After and a GraphQL-shaped error."""
+    over the limit answers 429 with Retry-After and a GraphQL-shaped error. Each operation sent
+    over an open websocket is counted too (slotwise.app)."""
 
     def __init__(self, app: ASGIApp, limiter: RateLimiter, path: str = "/graphql") -> None:
         self.app = app
@@ -194,14 +204,7 @@ class RateLimit:
         if retry is None:
             await self.app(scope, receive, send)
             return
-        body = {
-            "errors": [
-                {
-                    "message": f"rate limit exceeded; retry in {retry} s",
-                    "extensions": {"code": "RATE_LIMITED", "retryAfter": retry},
-                }
-            ]
-        }
+        body = {"errors": [rate_limited(retry)]}
         headers = [(b"retry-after", str(retry).encode())]
         if scope["type"] == "http":
             await _send_json(send, 429, body, headers)

@@ -3,11 +3,13 @@ websockets; a provider's private details only for its own keys and admins."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
@@ -18,11 +20,14 @@ from sqlalchemy import text
 
 from domain.access import Role
 from resolvers.access import create_api_key
+from schema.schema import MAX_DEPTH
 from tests.api.booking_fixtures import CREATE_BOOKING
-from tests.api.fixtures import provider_with_service
+from tests.api.fixtures import SET_WEEK, provider_with_service
 from tests.api.test_availability_api import calendar_busy, la
 from tests.live.helpers import DAY_UPDATES, at, day_ahead, post, utc_service, websocket_url
 from tests.servers import uvicorn_servers
+from tests.sockets import socket_operation
+from tests.test_limits import _nested
 
 CREATE_KEY = """mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { __typename
   ... on NewApiKey { key apiKey { id role providerIds keyPrefix } } ... on Forbidden { message }
@@ -44,11 +49,6 @@ async def as_caller(
         json={"query": query, "variables": variables},
         headers=bearer(key) if key else {"Authorization": ""},
     )
-
-
-@pytest.fixture
-async def admin_key(app_context: Any) -> str:
-    return (await create_api_key(app_context, None, "ops", Role.ADMIN, [])).key
 
 
 async def test_only_admins_make_keys_and_keys_are_stored_as_hashes(
@@ -174,3 +174,98 @@ async def test_websockets_authenticate_in_connection_init(server: str, app_conte
         )
         snapshot = json.loads(await ws.recv())["payload"]["data"]["dayAvailabilityUpdates"]
     assert {"time": "10:00", "reason": "BOOKED", "bookingId": booked["id"]} in snapshot["unavailableSlots"]
+
+
+async def test_queries_and_mutations_over_a_websocket_pass_the_same_checks(
+    server: str, app_context: Any
+) -> None:
+    async with httpx.AsyncClient() as http:
+        service_id = await utc_service(http, server)
+        other_service = await utc_service(http, server)
+        provider_id, other_provider = [
+            (await post(http, server, "query($id: ID!) { service(id: $id) { providerId } }", id=s))[
+                "providerId"
+            ]
+            for s in (service_id, other_service)
+        ]
+        booking_input = {
+            "serviceId": service_id,
+            "start": at(10),
+            "customerId": "zoe",
+            "idempotencyKey": "ws-1",
+        }
+        over_http = await post(http, server, CREATE_BOOKING, input=booking_input)
+        await post(
+            http,
+            server,
+            CREATE_BOOKING,
+            input={"serviceId": other_service, "start": at(10), "customerId": "x"},
+        )
+    own = (await create_api_key(app_context, None, "ws-own", Role.PROVIDER, [provider_id])).key
+    week = {"days": [{"weekday": "MONDAY", "windows": [{"start": "09:00", "end": "10:00"}]}]}
+
+    async with connected(server, own) as ws:
+        private = await socket_operation(ws, "1", PRIVATE_DAY, id=service_id, date=day_ahead())
+        refused = await socket_operation(ws, "2", SET_WEEK, input={"providerId": other_provider, **week})
+        allowed = await socket_operation(ws, "3", SET_WEEK, input={"providerId": provider_id, **week})
+        too_deep = await socket_operation(ws, "4", _nested(MAX_DEPTH + 1))
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert allowed["data"]["setWeeklySchedule"]["__typename"] == "Schedule"
+    assert over_http["id"] in [s["bookingId"] for s in private["data"]["dayAvailability"]["unavailableSlots"]]
+    assert "exceeds maximum operation depth" in too_deep["errors"][0]["message"]
+
+    async with connected(server, None) as ws:  # an anonymous customer
+        hidden = await socket_operation(ws, "1", PRIVATE_DAY, id=other_service, date=day_ahead())
+        refused = await socket_operation(ws, "2", SET_WEEK, input={"providerId": provider_id, **week})
+        again = await socket_operation(ws, "3", CREATE_BOOKING, input=booking_input)
+        conflict = await socket_operation(ws, "4", CREATE_BOOKING, input=booking_input | {"start": at(12)})
+    assert {"time": "10:00", "reason": "BOOKED", "bookingId": None, "event": None} in hidden["data"][
+        "dayAvailability"
+    ]["unavailableSlots"]
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # the idempotency key used over HTTP answers the same booking over the socket
+    assert again["data"]["createBooking"] == over_http
+    assert conflict["data"]["createBooking"]["__typename"] == "IdempotencyConflict"
+
+
+@asynccontextmanager
+async def connected(server: str, key: str | None) -> AsyncIterator[Any]:
+    payload = {"authorization": f"Bearer {key}"} if key else {}
+    async with websockets.connect(websocket_url(server), subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
+        await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        yield ws
+
+
+async def test_a_services_notifications_are_watched_by_its_provider_and_a_customer_only_their_own(
+    server: str, app_context: Any
+) -> None:
+    async with httpx.AsyncClient() as http:
+        service_id = await utc_service(http, server)
+        provider_id = (
+            await post(http, server, "query($id: ID!) { service(id: $id) { providerId } }", id=service_id)
+        )["providerId"]
+    own = (await create_api_key(app_context, None, "opened", Role.PROVIDER, [provider_id])).key
+    opened = "subscription($s: ID, $c: String) { availabilityOpened(serviceId: $s, customerId: $c) { id } }"
+    async with connected(server, None) as ws:
+        refused = await socket_operation(ws, "1", opened, s=service_id)
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "2",
+                    "type": "subscribe",
+                    "payload": {"query": opened, "variables": {"s": service_id, "c": "zoe"}},
+                }
+            )
+        )
+        with pytest.raises(TimeoutError):  # watching: nothing to say until a slot opens
+            await asyncio.wait_for(ws.recv(), 0.5)
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    async with connected(server, own) as ws:
+        await ws.send(
+            json.dumps(
+                {"id": "1", "type": "subscribe", "payload": {"query": opened, "variables": {"s": service_id}}}
+            )
+        )
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(ws.recv(), 0.5)

@@ -4,6 +4,7 @@ websocket origins; date ranges; the rate limit per caller, in-process and across
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -29,6 +30,7 @@ from slotwise.limits import RateLimiter
 from tests.api.fixtures import provider_with_service
 from tests.conftest import Clock, gql, gql_errors
 from tests.servers import uvicorn_servers
+from tests.sockets import socket_operation
 
 with warnings.catch_warnings():  # Starlette would rather its test client used httpx2
     warnings.simplefilter("ignore")
@@ -284,3 +286,34 @@ async def test_the_rate_limit_is_shared_by_instances_through_redis(
         )
     assert refused.value.response.status_code == 429
     assert int(refused.value.response.headers["retry-after"]) >= 1
+
+
+async def test_operations_over_a_websocket_count_against_the_same_limit(
+    limited_servers: list[str], app_context: Any
+) -> None:
+    _not_at_a_minute_end()
+    a, b = limited_servers
+    key = f"Bearer {await real_key(app_context, 'rate-ws')}"
+    async with httpx.AsyncClient(timeout=10) as http:
+        for _ in range(2):
+            assert (
+                await http.post(
+                    f"{a}/graphql", json={"query": "{ __typename }"}, headers={"authorization": key}
+                )
+            ).status_code == 200
+    url = b.replace("http://", "ws://") + "/graphql"
+    async with websockets.connect(
+        url,
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        additional_headers={"authorization": key},  # the handshake is the third request
+    ) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": key}}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        answers = [await socket_operation(ws, str(n), "{ __typename }") for n in range(3)]
+    assert answers[:2] == [{"data": {"__typename": "Query"}}] * 2
+    [error] = answers[2]["errors"]
+    retry = error["extensions"]["retryAfter"]
+    assert error == {
+        "message": f"rate limit exceeded; retry in {retry} s",
+        "extensions": {"code": "RATE_LIMITED", "retryAfter": retry},
+    }

@@ -66,11 +66,14 @@ def websocket_url(url: str) -> str:
 
 @asynccontextmanager
 async def subscription(
-    url: str, query: str, **variables: Any
+    url: str, query: str, /, as_admin: bool = False, **variables: Any
 ) -> AsyncIterator[asyncio.Queue[dict[str, Any]]]:
-    """Messages of one subscription (gql's websockets transport), gathered into a queue."""
+    """Messages of one subscription (gql's websockets transport), gathered into a queue; as an
+    anonymous customer unless `as_admin` (the run's admin key in connection_init)."""
     transport = WebsocketsTransport(
-        url=websocket_url(url), subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL]
+        url=websocket_url(url),
+        subprotocols=[WebsocketsTransport.GRAPHQLWS_SUBPROTOCOL],
+        init_payload={"authorization": keys.ADMIN_HEADERS["Authorization"]} if as_admin else {},
     )
     received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     async with Client(transport=transport) as session:

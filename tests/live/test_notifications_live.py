@@ -103,7 +103,7 @@ async def test_one_notification_live_on_every_instance_and_one_accepted_webhook_
             assert request["status"] == "ACTIVE"
             try:
                 async with (
-                    subscription(a, OPENED, service=service_id) as on_a,
+                    subscription(a, OPENED, as_admin=True, service=service_id) as on_a,
                     subscription(b, OPENED, customer=customer) as on_b,
                 ):
                     await asyncio.sleep(0.5)  # availabilityOpened sends nothing until a notification
