@@ -2,14 +2,18 @@
 
 Whatever it sends, the answer must be a GraphQL answer: no 5xx, no masked internal error, no
 null in a non-null field. Rejections (validation errors, NOT_FOUND, FORBIDDEN) are fine.
-It runs as an admin (who may do everything) and as an anonymous customer.
-`SLOTWISE_FUZZ_EXAMPLES` sets the examples per operation and caller (default 50: about 50 s; it found the NUL bug at 50 and not at 30).
+It runs as an admin (who may do everything) and as an anonymous customer; subscriptions go
+over websockets (documents from hypothesis-graphql, which schemathesis builds on).
+`SLOTWISE_FUZZ_EXAMPLES` sets the examples per operation and caller (default 50, about a minute
+in all; 50 found the NUL bug below, 30 did not).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import re
 import string
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,12 +23,15 @@ from typing import Any
 
 import graphql
 import httpx
+import hypothesis_graphql
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 from schemathesis.graphql import nodes
+from websockets import Subprotocol
+from websockets.sync.client import connect
 
 from tests.api.booking_fixtures import CREATE_BOOKING, HOLD
 from tests.api.fixtures import CREATE_PROVIDER, CREATE_SERVICE, SET_WEEK, week
@@ -73,12 +80,9 @@ _json = st.recursive(
 _near_dates = st.dates(TODAY - timedelta(days=3), TODAY + timedelta(days=90))
 _junk = st.text(string.printable, max_size=30)
 
-schemathesis.graphql.scalar(
-    "Date", st.one_of(_near_dates.map(str), st.dates().map(str), _junk).map(nodes.String)
-)
-schemathesis.graphql.scalar(
-    "DateTime",
-    st.one_of(
+SCALARS: dict[str, st.SearchStrategy[graphql.ValueNode]] = {
+    "Date": st.one_of(_near_dates.map(str), st.dates().map(str), _junk).map(nodes.String),
+    "DateTime": st.one_of(
         st.builds(
             lambda day, minutes, zone: f"{day}T{minutes // 60:02d}:{minutes % 60:02d}:00{zone}",
             _near_dates,
@@ -88,27 +92,24 @@ schemathesis.graphql.scalar(
         st.datetimes().map(datetime.isoformat),
         _junk,
     ).map(nodes.String),
-)
-schemathesis.graphql.scalar(
-    "TimeZone",
-    st.one_of(
+    "TimeZone": st.one_of(
         st.sampled_from(
             ["UTC", "America/Los_Angeles", "Australia/Lord_Howe", "Asia/Kolkata", "Mars/Olympus"]
         ),
         _junk,
     ).map(nodes.String),
-)
-schemathesis.graphql.scalar(
-    "Decimal", st.one_of(st.decimals(allow_nan=False).map(str), _junk).map(nodes.String)
-)
-schemathesis.graphql.scalar("JSON", _json.map(_value_node))
-
+    "Decimal": st.one_of(st.decimals(allow_nan=False).map(str), _junk).map(nodes.String),
+    "JSON": _json.map(_value_node),
+}
+for name, strategy in SCALARS.items():
+    schemathesis.graphql.scalar(name, strategy)
 
 # The ids come from the running app, so the fuzzer draws these stand-ins and each request swaps in
 # the real ids of a seeded provider, service, booking and hold.
 STAND_INS = ("seeded-service", "seeded-provider", "seeded-booking", "seeded-hold")
+SCHEMA_FILE = Path(__file__).parent.parent / "schema.graphql"
 fuzzed = schemathesis.graphql.from_path(
-    Path(__file__).parent.parent / "schema.graphql",
+    SCHEMA_FILE,
     config=SchemathesisConfig.from_dict(
         {
             "dictionaries": {"ids": {"values": list(STAND_INS)}},
@@ -178,3 +179,42 @@ def test_no_input_breaks_the_server(case: Any, caller: str, fuzz_target: FuzzTar
     for error in body.get("errors") or []:
         assert "Internal error" not in error["message"], (query, error)
         assert "Cannot return null for non-nullable field" not in error["message"], (query, error)
+
+
+# Subscriptions, which schemathesis does not send: hypothesis-graphql writes documents for the
+# Subscription fields (presented to it as a query root) and each goes over a websocket.
+_subscription_root = graphql.build_schema(SCHEMA_FILE.read_text()).subscription_type
+assert _subscription_root is not None
+_subscriptions = st.one_of(
+    hypothesis_graphql.queries(
+        graphql.GraphQLSchema(query=_subscription_root), fields=[name], custom_scalars=SCALARS
+    )
+    for name in _subscription_root.fields  # a subscription selects one root field
+).map(lambda document: "subscription " + document)
+_ID_LITERAL = r'(?:"(?:[^"\\]|\\.)*"|-?\d+)'
+
+
+@settings(max_examples=3 * EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@given(document=_subscriptions, seeded=st.booleans(), caller=st.sampled_from(["admin", "anonymous"]))
+def test_no_subscription_breaks_the_server(
+    fuzz_target: FuzzTarget, document: str, seeded: bool, caller: str
+) -> None:
+    if seeded:  # the seeded service, and its provider's customer
+        document = re.sub(
+            f"serviceId: {_ID_LITERAL}", f'serviceId: "{fuzz_target.ids["seeded-service"]}"', document
+        )
+    payload = {"authorization": fuzz_target.callers[caller]["Authorization"]} if caller == "admin" else {}
+    url = fuzz_target.url.replace("http://", "ws://") + "/graphql"
+    with connect(url, subprotocols=[Subprotocol("graphql-transport-ws")], open_timeout=10) as ws:
+        ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+        assert json.loads(ws.recv(10))["type"] == "connection_ack"
+        ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": document}}))
+        try:
+            answer = json.loads(ws.recv(0.3))  # a snapshot, an error, or (watching) nothing yet
+        except TimeoutError:
+            return
+    assert answer["type"] in ("next", "error", "complete"), answer
+    errors = answer["payload"] if answer["type"] == "error" else answer.get("payload", {}).get("errors") or []
+    for error in errors:
+        assert "Internal error" not in error["message"], (document, error)
+        assert "Cannot return null for non-nullable field" not in error["message"], (document, error)
