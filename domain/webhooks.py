@@ -7,7 +7,7 @@ import hmac
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from domain.errors import ValidationProblem
+from domain.errors import ValidationProblem, checked_text
 
 SIGNATURE_PREFIX = "sha256="
 MAX_URL_LENGTH = 2000
@@ -50,9 +50,7 @@ def retry_delay(attempts: int, base: float, cap: float, jitter: float) -> timede
 
 
 def checked_url(url: str) -> str:
-    trimmed = url.strip()
-    if len(trimmed) > MAX_URL_LENGTH:
-        raise ValidationProblem("url", f"must be at most {MAX_URL_LENGTH} characters")
+    trimmed = checked_text(url, "url", MAX_URL_LENGTH)
     try:
         parts = urlsplit(trimmed)
         port_ok = parts.port is None or parts.port > 0
@@ -68,6 +66,7 @@ def checked_url(url: str) -> str:
 
 
 def checked_secret(secret: str) -> str:
+    checked_text(secret, "secret", MAX_SECRET_LENGTH)
     if not MIN_SECRET_LENGTH <= len(secret) <= MAX_SECRET_LENGTH:
         raise ValidationProblem(
             "secret", f"must be {MIN_SECRET_LENGTH} to {MAX_SECRET_LENGTH} characters; omit it to get one"

@@ -163,6 +163,7 @@ async def cancel_booking(
     app: AppContext, booking_id: str, customer_id: str | None, reason: str | None
 ) -> ReservationRecord | Problem:
     note = checked_text(reason, "reason", 500, required=False) or None if reason else None
+    customer_id = _customer(customer_id) if customer_id else None
 
     async def work(changes: ChangeRecorder) -> ReservationRecord:
         conn = changes.conn
@@ -187,6 +188,7 @@ async def reschedule_booking(
     idempotency_key: str | None,
 ) -> ReservationRecord | Problem:
     instant = _aware(new_start, "newStart")
+    customer_id = _customer(customer_id) if customer_id else None
 
     async def work(changes: ChangeRecorder) -> ReservationRecord:
         conn, now = changes.conn, changes.now

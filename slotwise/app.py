@@ -28,6 +28,7 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import Bas
 from strawberry.types.unset import UNSET, UnsetType
 
 from db.engine import create_engine
+from domain.access import bearer_key
 from resolvers import access, booking, calendar
 from resolvers.context import AppContext, Clock, NoCache, ViewCache, system_clock
 from schema.context import RequestContext
@@ -62,8 +63,10 @@ class _TrackedHandler(BaseGraphQLTransportWSHandler[RequestContext, None]):
         if self.connection_acknowledged and message["id"] not in self.operations and limiter.per_minute > 0:
             params = self.context.connection_params or {}
             header = params.get("authorization") or params.get("Authorization")
-            caller = caller_of(self.context.request.scope, str(header) if header else None)
-            retry = await limiter.retry_after(caller)
+            # the key on_ws_connect accepted, if any; an anonymous socket counts by its address
+            known = self.context.caller.key_id is not None
+            key = bearer_key(str(header)) if known else None
+            retry = await limiter.retry_after(caller_of(self.context.request.scope, key))
             if retry is not None:
                 await self.send_message(
                     {"id": message["id"], "type": "error", "payload": [rate_limited(retry)]}

@@ -142,6 +142,7 @@ def _serve(settings: Settings, url: str, host: str, port: int) -> None:
         http="httptools",
         log_config=None,  # uvicorn's loggers propagate to the JSON root handler
         timeout_graceful_shutdown=settings.shutdown_seconds,  # type: ignore[arg-type]  # a float works
+        ws_max_size=settings.max_body_bytes or 16 * 1024 * 1024,  # a socket message, as a POST body
     )
     Server(config).run()
 

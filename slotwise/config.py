@@ -118,7 +118,8 @@ class Settings(BaseSettings):
         default=600,
         validation_alias="SLOTWISE_RATE_LIMIT_PER_MINUTE",
         ge=0,
-        description="GraphQL requests (POSTs and websocket connections) per caller per minute; "
+        description="GraphQL requests (POSTs, websocket connections and operations sent over them) "
+        "per caller per minute; "
         "over it, 429 with Retry-After (0: no limit). Counted in Redis with REDIS_URL.",
     )
     allowed_origins: str = Field(

@@ -18,6 +18,8 @@ from typing import Any, Protocol
 from redis import asyncio as redis
 from redis.exceptions import RedisError
 
+from domain.access import bearer_key
+
 log = logging.getLogger("slotwise.limits")
 
 Scope = MutableMapping[str, Any]
@@ -167,12 +169,11 @@ class RateLimiter:
             await self._shared.close()
 
 
-def caller_of(scope: Scope, authorization: str | None = None) -> str:
-    """The API key (a hash of its Authorization header) when one is sent, else the client's address.
-    A websocket's key comes in connection_init, so its operations pass it as `authorization`."""
-    header = authorization.encode() if authorization else dict(scope["headers"]).get(b"authorization")
-    if header and header[:7].lower() == b"bearer ":
-        return "key:" + hashlib.sha256(header).hexdigest()[:32]
+def caller_of(scope: Scope, key: str | None) -> str:
+    """Who is counted: an API key (a hash of the key itself, however its header was spaced) when
+    one is used, else the client's address. A key the app then refuses costs the caller a 401."""
+    if key:
+        return "key:" + hashlib.sha256(key.encode()).hexdigest()[:32]
     client = scope.get("client")
     return "ip:" + (client[0] if client else "unknown")
 
@@ -200,7 +201,10 @@ class RateLimit:
         if not counted or scope["path"] != self.path or self.limiter.per_minute <= 0:
             await self.app(scope, receive, send)
             return
-        retry = await self.limiter.retry_after(caller_of(scope))
+        # A websocket handshake's headers name no one (its key comes in connection_init): by address.
+        header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+        key = bearer_key(header) if scope["type"] == "http" else None
+        retry = await self.limiter.retry_after(caller_of(scope, key))
         if retry is None:
             await self.app(scope, receive, send)
             return

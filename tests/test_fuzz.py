@@ -107,16 +107,26 @@ for name, strategy in SCALARS.items():
 # The ids come from the running app, so the fuzzer draws these stand-ins and each request swaps in
 # the real ids of a seeded provider, service, booking and hold.
 STAND_INS = ("seeded-service", "seeded-provider", "seeded-booking", "seeded-hold")
+SEEDED_CUSTOMER = "c"
 SCHEMA_FILE = Path(__file__).parent.parent / "schema.graphql"
 fuzzed = schemathesis.graphql.from_path(
     SCHEMA_FILE,
     config=SchemathesisConfig.from_dict(
         {
-            "dictionaries": {"ids": {"values": list(STAND_INS)}},
+            "dictionaries": {
+                "ids": {"values": list(STAND_INS)},
+                "customers": {"values": [SEEDED_CUSTOMER]},  # who made the seeded hold and booking
+                "urls": {"values": ["http://127.0.0.1:9/hook"]},  # a webhook URL that passes
+            },
             "parameters": {
-                key: {"dictionary": "ids", "probability": 0.6}
-                for name in ID_ARGUMENTS
-                for key in (f"*.*.{name}", f"*.*.input.{name}")
+                **{
+                    key: {"dictionary": "ids", "probability": 0.6}
+                    for name in ID_ARGUMENTS
+                    for key in (f"*.*.{name}", f"*.*.input.{name}")
+                },
+                "*.*.customerId": {"dictionary": "customers", "probability": 0.5},
+                "*.*.input.customerId": {"dictionary": "customers", "probability": 0.5},
+                "*.*.input.url": {"dictionary": "urls", "probability": 0.5},
             },
         }
     ),
@@ -148,9 +158,11 @@ async def _seed(url: str, headers: dict[str, str]) -> dict[str, str]:
             CREATE_SERVICE, input={"providerId": provider["id"], "name": "Fuzzed", "durationMinutes": 30}
         )
         booking = await post(
-            CREATE_BOOKING, input={"serviceId": service["id"], "start": at(10), "customerId": "c"}
+            CREATE_BOOKING, input={"serviceId": service["id"], "start": at(10), "customerId": SEEDED_CUSTOMER}
         )
-        hold = await post(HOLD, input={"serviceId": service["id"], "start": at(13), "customerId": "c"})
+        hold = await post(
+            HOLD, input={"serviceId": service["id"], "start": at(13), "customerId": SEEDED_CUSTOMER}
+        )
     return dict(zip(STAND_INS, (service["id"], provider["id"], booking["id"], hold["id"]), strict=True))
 
 

@@ -274,13 +274,21 @@ async def test_the_rate_limit_is_shared_by_instances_through_redis(
         _is_rate_limited(await http.post(f"{b}/graphql", json=query, headers=key))
         _is_rate_limited(await http.post(f"{a}/graphql", json=query, headers=key))
         assert (await http.post(f"{a}/graphql", json=query, headers=other)).status_code == 200
-    # a websocket connection attempt counts too, and is refused with the same 429
+    # A websocket handshake counts by address (its key comes later, in connection_init): from an
+    # address of this test's own, requests until refused, then a handshake gets the same 429.
+    async with httpx.AsyncClient(
+        timeout=10, transport=httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+    ) as http:
+        for _ in range(6):
+            if (await http.post(f"{a}/graphql", json=query)).status_code == 429:
+                break
     with pytest.raises(websockets.InvalidStatus) as refused:
         await asyncio.wait_for(
             websockets.connect(
                 b.replace("http://", "ws://") + "/graphql",
                 subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-                additional_headers=key,
+                additional_headers=key,  # not counted by: nothing checks a handshake's key
+                local_addr=("127.0.0.2", 0),
             ),
             10,
         )
@@ -295,7 +303,7 @@ async def test_operations_over_a_websocket_count_against_the_same_limit(
     a, b = limited_servers
     key = f"Bearer {await real_key(app_context, 'rate-ws')}"
     async with httpx.AsyncClient(timeout=10) as http:
-        for _ in range(2):
+        for _ in range(3):
             assert (
                 await http.post(
                     f"{a}/graphql", json={"query": "{ __typename }"}, headers={"authorization": key}
@@ -305,12 +313,23 @@ async def test_operations_over_a_websocket_count_against_the_same_limit(
     async with websockets.connect(
         url,
         subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
-        additional_headers={"authorization": key},  # the handshake is the third request
+        local_addr=("127.0.0.3", 0),  # the handshake counts for this address, not for the key
     ) as ws:
         await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": key}}))
         assert json.loads(await ws.recv())["type"] == "connection_ack"
         answers = [await socket_operation(ws, str(n), "{ __typename }") for n in range(3)]
+    # the same key spaced otherwise is the same caller
+    respaced = key.replace(" ", "   ")
+    async with websockets.connect(
+        url,
+        subprotocols=["graphql-transport-ws"],  # type: ignore[list-item]
+        local_addr=("127.0.0.4", 0),
+    ) as ws:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": respaced}}))
+        assert json.loads(await ws.recv())["type"] == "connection_ack"
+        answers.append(await socket_operation(ws, "1", "{ __typename }"))
     assert answers[:2] == [{"data": {"__typename": "Query"}}] * 2
+    assert answers[3]["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
     [error] = answers[2]["errors"]
     retry = error["extensions"]["retryAfter"]
     assert error == {

@@ -122,6 +122,16 @@ async def test_text_postgresql_cannot_store_is_a_validation_error(
     assert "10:00" in [s["time"] for s in day["availableSlots"]]  # nothing was written
 
 
+async def test_a_customer_id_postgresql_cannot_store_cannot_move_or_cancel(client: httpx.AsyncClient) -> None:
+    service_id = await service(client)
+    booking = await book(client, service_id)
+    bad = {"bookingId": booking["id"], "customerId": "a\u0000b"}
+    moved = await gql(client, RESCHEDULE, input=bad | {"newStart": "2027-03-03T11:00:00-08:00"})
+    cancelled = await gql(client, CANCEL, input=bad)
+    for result in (moved["rescheduleBooking"], cancelled["cancelBooking"]):
+        assert result["__typename"] == "ValidationError" and result["field"] == "customerId", result
+
+
 async def test_hold_confirm_and_ownership(client: httpx.AsyncClient) -> None:
     service_id = await service(client)
     hold = (await gql(client, HOLD, input={"serviceId": service_id, "start": WED_10, "customerId": "alice"}))[

@@ -388,6 +388,8 @@ def _app_context(served: tuple[httpx.AsyncClient, Starlette]) -> Any:
         ({"url": "http://example.com:99999/hook"}, "url"),
         ({"url": "https://example.com/" + "x" * 2000}, "url"),
         ({"url": "https://example.com/hook", "secret": "short"}, "secret"),
+        ({"url": "https://example.com/ho\u0000ok"}, "url"),
+        ({"url": "https://example.com/hook", "secret": "sixteen-chars-\u001b-long"}, "secret"),
     ],
 )
 async def test_bad_webhooks_are_validation_errors(
