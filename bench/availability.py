@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bench.common import (
     HELLO_QUERY,
@@ -35,6 +37,7 @@ from bench.common import (
     temporary_database,
 )
 from db.engine import create_engine
+from db.records import ProviderRecord, ServiceRecord
 from db.reservation_queries import insert_reservation
 from db.tables import calendar_busy_intervals, reservations
 from domain.local_time import local_date, local_to_instant
@@ -94,6 +97,35 @@ def layout(today: date, half_hours: int = HALF_HOURS) -> tuple[dict[date, list[i
     return booked, busy
 
 
+async def insert_layout(
+    conn: AsyncConnection,
+    provider: ProviderRecord,
+    service: ServiceRecord,
+    booked: dict[date, list[int]],
+    busy: dict[date, list[int]],
+    at: Callable[[date, int], datetime],
+) -> None:
+    """The layout's bookings and busy calendar intervals, each half hour placed by `at`."""
+    for day, halves in booked.items():
+        for half_hour in halves:
+            with suppress(IntegrityError):  # the layout has no overlaps; skip any all the same
+                async with conn.begin_nested():
+                    await insert_reservation(
+                        conn,
+                        provider_id=provider.id,
+                        service_id=service.id,
+                        rules=service.rules,
+                        start=at(day, half_hour),
+                        customer_id=f"bench-customer-{half_hour}",
+                    )
+    rows = [
+        {"provider_id": provider.id, "start_at": at(d, h), "end_at": at(d, h + 1), "title": "Busy"}
+        for d, halves in busy.items()
+        for h in halves
+    ]
+    await conn.execute(insert(calendar_busy_intervals), rows)
+
+
 async def seed(url: str) -> Seeded:
     engine = create_engine(url, 2)
     try:
@@ -115,24 +147,7 @@ async def seed(url: str) -> Seeded:
             return local_to_instant(day, OPEN_MINUTE + 30 * half_hour, zone)
 
         async with engine.begin() as conn:
-            for day, halves in booked.items():
-                for half_hour in halves:
-                    with suppress(IntegrityError):  # the layout has no overlaps; skip any all the same
-                        async with conn.begin_nested():
-                            await insert_reservation(
-                                conn,
-                                provider_id=provider.id,
-                                service_id=service.id,
-                                rules=service.rules,
-                                start=at(day, half_hour),
-                                customer_id=f"bench-customer-{half_hour}",
-                            )
-            rows = [
-                {"provider_id": provider.id, "start_at": at(d, h), "end_at": at(d, h + 1), "title": "Busy"}
-                for d, halves in busy.items()
-                for h in halves
-            ]
-            await conn.execute(insert(calendar_busy_intervals), rows)
+            await insert_layout(conn, provider, service, booked, busy, at)
             count = (await conn.execute(select(func.count()).select_from(reservations))).scalar_one()
             busy_count = (
                 await conn.execute(select(func.count()).select_from(calendar_busy_intervals))

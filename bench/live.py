@@ -29,13 +29,11 @@ from urllib.parse import urlsplit
 
 import asyncpg  # type: ignore[import-untyped]
 import redis
-from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
-from bench.availability import BOOKINGS, BUSY, DAYS, layout
+from bench.availability import BOOKINGS, BUSY, DAYS, insert_layout, layout
 from bench.common import (
     HELLO_QUERY,
     TARGETS,
@@ -53,8 +51,6 @@ from bench.common import (
     temporary_database,
 )
 from db.engine import create_engine
-from db.reservation_queries import insert_reservation
-from db.tables import calendar_busy_intervals
 from resolvers import setup
 from resolvers.context import AppContext
 from slotwise.migrate import upgrade
@@ -107,24 +103,7 @@ async def seed(url: str) -> Seeded:
         today = app.clock().astimezone(UTC).date()
         booked, busy = layout(today, HALF_HOURS)
         async with engine.begin() as conn:
-            for day, halves in booked.items():
-                for half_hour in halves:
-                    with suppress(IntegrityError):
-                        async with conn.begin_nested():
-                            await insert_reservation(
-                                conn,
-                                provider_id=provider.id,
-                                service_id=service.id,
-                                rules=service.rules,
-                                start=at(day, half_hour),
-                                customer_id=f"bench-customer-{half_hour}",
-                            )
-            rows = [
-                {"provider_id": provider.id, "start_at": at(d, h), "end_at": at(d, h + 1), "title": "Busy"}
-                for d, halves in busy.items()
-                for h in halves
-            ]
-            await conn.execute(insert(calendar_busy_intervals), rows)
+            await insert_layout(conn, provider, service, booked, busy, at)
         free = [
             at(day, h)
             for day in sorted(booked)
