@@ -23,7 +23,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from db.reservation_queries import ReservationRecord
-from domain.errors import ExternalServiceProblem, Forbidden, NotFoundProblem, ValidationProblem
+from domain.errors import ExternalServiceProblem, Forbidden, NotFoundProblem, Problem, ValidationProblem
 from resolvers import availability, booking, calendar, setup
 from resolvers.booking import SmartBooking as SmartBookingRecord
 from resolvers.calendar import CalendarStatus
@@ -206,53 +206,47 @@ class CoreMutation:
 
     @strawberry.mutation(description="Keeps a slot for this customer for the service's holdMinutes.")
     async def hold_slot(self, info: Info, input: HoldSlotInput) -> HoldResult:
-        outcome = await or_problem(
+        return await _hold_result(
             booking.hold_slot(
                 info.context.app, input.service_id, input.start, input.customer_id, input.idempotency_key
             )
         )
-        return Hold.of(outcome) if isinstance(outcome, ReservationRecord) else failure(outcome)  # type: ignore[return-value]
 
     @strawberry.mutation(description="Frees a hold at once; only its customer may.")
     async def release_hold(
         self, info: Info, hold_id: strawberry.ID, customer_id: str | None = None
     ) -> ReleaseResult:
-        outcome = await or_problem(booking.release_hold(info.context.app, hold_id, customer_id or ""))
-        return Hold.of(outcome) if isinstance(outcome, ReservationRecord) else failure(outcome)  # type: ignore[return-value]
+        return await _hold_result(booking.release_hold(info.context.app, hold_id, customer_id or ""))
 
     @strawberry.mutation(
         description="Turns a hold into a booking, atomically; an expired hold gives HoldExpired."
     )
     async def confirm_hold(self, info: Info, input: ConfirmHoldInput) -> BookingResult:
-        outcome = await or_problem(
+        return await _booking_result(
             booking.confirm_hold(info.context.app, input.hold_id, input.customer_id, input.idempotency_key)
         )
-        return Booking.of(outcome) if isinstance(outcome, ReservationRecord) else failure(outcome)  # type: ignore[return-value]
 
     @strawberry.mutation
     async def create_booking(self, info: Info, input: CreateBookingInput) -> BookingResult:
-        outcome = await or_problem(
+        return await _booking_result(
             booking.create_booking(
                 info.context.app, input.service_id, input.start, input.customer_id, input.idempotency_key
             )
         )
-        return Booking.of(outcome) if isinstance(outcome, ReservationRecord) else failure(outcome)  # type: ignore[return-value]
 
     @strawberry.mutation(description="Cancels a booking and frees its time at once.")
     async def cancel_booking(self, info: Info, input: CancelBookingInput) -> BookingResult:
-        outcome = await or_problem(
+        return await _booking_result(
             booking.cancel_booking(info.context.app, input.booking_id, input.customer_id, input.reason)
         )
-        return Booking.of(outcome) if isinstance(outcome, ReservationRecord) else failure(outcome)  # type: ignore[return-value]
 
     @strawberry.mutation(description="Moves a booking atomically: the new slot taken, the old one freed.")
     async def reschedule_booking(self, info: Info, input: RescheduleBookingInput) -> BookingResult:
-        outcome = await or_problem(
+        return await _booking_result(
             booking.reschedule_booking(
                 info.context.app, input.booking_id, input.new_start, input.customer_id, input.idempotency_key
             )
         )
-        return Booking.of(outcome) if isinstance(outcome, ReservationRecord) else failure(outcome)  # type: ignore[return-value]
 
     @strawberry.mutation(description="Books the best-scored available slot in one step.")
     async def smart_book(self, info: Info, input: SmartBookInput) -> SmartBookingResult:
@@ -295,6 +289,16 @@ class CoreMutation:
             return (await calendar.sync_calendars(info.context.app, provider_id))[0]
 
         return await _calendar_result(one())
+
+
+async def _booking_result(pending: Awaitable[ReservationRecord | Problem]) -> BookingResult:
+    outcome = await or_problem(pending)
+    return Booking.of(outcome) if isinstance(outcome, ReservationRecord) else failure(outcome)  # type: ignore[return-value]
+
+
+async def _hold_result(pending: Awaitable[ReservationRecord | Problem]) -> HoldResult:
+    outcome = await or_problem(pending)
+    return Hold.of(outcome) if isinstance(outcome, ReservationRecord) else failure(outcome)  # type: ignore[return-value]
 
 
 async def _calendar_result(pending: Awaitable[CalendarStatus]) -> CalendarResult:
